@@ -1,0 +1,52 @@
+# interp-nbs: `make tutorials` and `make test` each build what they need from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# one thread per process: 2 notebooks run at once on a 2-core machine, and tiny matrices gain nothing from more
+export OMP_NUM_THREADS ?= 1
+# offline: no hub, no telemetry
+export HF_HUB_OFFLINE ?= 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export TOKENIZERS_PARALLELISM := false
+export MPLBACKEND := Agg
+
+.PHONY: env test tutorials lab docs-check export-check bench clean
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt setup.py settings.ini
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+## make test: the notebooks' cells (nbdev_test), tests/ (pytest), export in sync, every page renders
+test: env
+	$(VENV)/bin/nbdev_test --n_workers 2 --timing
+	$(VENV)/bin/pytest -q tests
+	$(MAKE) --no-print-directory export-check docs-check
+
+export-check: env
+	$(VENV)/bin/nbdev_export
+	@if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$$(git status --porcelain -- interp_nbs)" ]; then \
+		git status --porcelain -- interp_nbs; echo "interp_nbs/ is out of sync with nbs/: run nbdev_export and commit"; exit 1; fi
+
+docs-check: env
+	$(PY) tools/docs.py render --src nbs --out _build/docs-check
+
+## make tutorials: execute every notebook on the embedded models, then render the site into _docs/
+tutorials: env
+	$(PY) tools/docs.py execute --src nbs --out _build/nbs
+	$(PY) tools/docs.py render --src _build/nbs --out _docs
+	@echo "site: _docs/index.html"
+
+lab: env
+	$(VENV)/bin/jupyter lab --notebook-dir=nbs
+
+bench: env
+	$(PY) bench/hooks.py
+
+clean:
+	rm -rf _build _proc _docs

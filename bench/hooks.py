@@ -1,0 +1,46 @@
+"""Cost of capturing every block's output, relative to a plain forward, on an embedded model.
+
+    python bench/hooks.py [--model opt-icl] [--batch 16] [--repeats 30]
+
+Prints the median time of a plain forward, of a forward under `capture(model, layout(model).blocks)`, and
+their ratio (target <= 1.05). Both are measured interleaved in one process, so machine load hits both alike.
+"""
+import argparse, statistics, time
+import torch
+from interp_nbs.zoo import load, corpus, encode_rows
+from interp_nbs.hooks import capture, layout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="opt-icl")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--repeats", type=int, default=30)
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    model, tok = load(a.model)
+    ids, _ = encode_rows(tok, corpus(a.batch, seed=0))
+    blocks = layout(model).blocks
+
+    def plain():
+        model(ids)
+
+    def hooked():
+        with capture(model, blocks) as t: model(ids)
+        return t
+
+    with torch.no_grad():
+        for _ in range(5): plain(); hooked()      # warm-up
+        tp, th = [], []
+        for _ in range(a.repeats):                 # interleaved so drift affects both
+            t0 = time.perf_counter(); plain(); tp.append(time.perf_counter() - t0)
+            t0 = time.perf_counter(); hooked(); th.append(time.perf_counter() - t0)
+    p, h = statistics.median(tp), statistics.median(th)
+    print(f"model {a.model}, batch {a.batch}x{ids.shape[1]} tokens, {len(blocks)} blocks captured, {a.repeats} repeats")
+    print(f"plain forward   median {p * 1e3:8.2f} ms")
+    print(f"capture blocks  median {h * 1e3:8.2f} ms")
+    print(f"ratio hooked/plain: {h / p:.3f} (target <= 1.05)")
+
+
+if __name__ == "__main__":
+    main()
