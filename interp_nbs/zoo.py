@@ -159,6 +159,7 @@ def make_model(arch:str, # "opt" or "llama"
                tok, # tokenizer whose vocabulary and special tokens the model uses
                seed:int=0, # init seed
                context:int=CONTEXT, # maximum sequence length
+               attn:str=None, # attention implementation ("eager" to read attention patterns); default sdpa
                **kw # config overrides (hidden_size, num_hidden_layers, ...)
               ):
     "A randomly initialised tiny causal LM of architecture `arch`."
@@ -179,6 +180,7 @@ def make_model(arch:str, # "opt" or "llama"
                    num_key_value_heads=4, tie_word_embeddings=True, rope_theta=10000.0)
         m = LlamaForCausalLM(LlamaConfig(**{**ids, **cfg, **kw}))
     else: raise ValueError(f"unknown architecture {arch!r}: use 'opt' or 'llama'")
+    if attn: m.set_attn_implementation(attn)
     return m.eval()
 
 # %% ../nbs/00_zoo.ipynb 23

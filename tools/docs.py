@@ -74,9 +74,28 @@ def title(nb: dict, fallback: str) -> str:
     return fallback
 
 
+def _front_matter(src: str) -> dict:
+    m = re.match(r"^---\s*\n(.*?)\n---", src.strip(), re.S)
+    if not m: return {}
+    import yaml
+    try: return yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError: return {}
+
+
 def _sanitize(nb: dict):
-    "Drop what nbformat's validator rejects in nbdev-processed notebooks."
+    "Make an nbdev-processed notebook plain Jupyter: title header, hidden inputs, no Quarto-only syntax."
     for i, c in enumerate(nb.cells):
+        if c.cell_type == "raw" and (fm := _front_matter(c.source)):
+            c.cell_type = "markdown"
+            c.source = f"# {fm.get('title', '')}\n\n" + (f"> {fm['description']}" if fm.get("description") else "")
+        if c.cell_type == "code":
+            d = directives(c.source)
+            if d.get("echo", "").lower() == "false" or "hide_input" in d:
+                c.setdefault("metadata", {}).setdefault("tags", []).append("remove_input")
+            c.source = "\n".join(l for l in c.source.splitlines() if not re.match(r"\s*#\s*\|", l))
+            for o in c.get("outputs", []):
+                md = o.get("data", {}).get("text/markdown")
+                if md: o["data"]["text/markdown"] = re.sub(r"\{target=.*?\}", "", md if isinstance(md, str) else "".join(md))
         c.setdefault("id", f"cell-{i}")
         c.pop("has_sd", None)
         c.get("metadata", {}).pop("execution", None)
@@ -113,7 +132,9 @@ def render_offline(src: Path, out: Path):
         docs[p] = (title(nb, p.stem), _sanitize(nb))
     order = sorted(pages, key=lambda p: (p.stem != "index", p.stem))
     out.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter(template_name="lab")
+    from traitlets.config import Config
+    exporter = HTMLExporter(template_name="lab",
+                            config=Config({"TagRemovePreprocessor": {"enabled": True, "remove_input_tags": ["remove_input"]}}))
     written = []
     for p in order:
         t, nb = docs[p]
