@@ -321,14 +321,24 @@ class DistTrace(Trace):
     def _allgather(self, fields):
         how = self.how
         state = torch.tensor([[self.records[n].calls] + [getattr(self.records[n], f) is not None for f in fields]
-                              for n in self.names], dtype=torch.long)
-        states = [torch.empty_like(state) for _ in range(how.world)]
-        dist.all_gather(states, state, group=how.group)
+                              for n in self.names], dtype=torch.float64)
+        plain = [(n, f, getattr(self.records[n], f)) for n in self.names for f in fields] if how.kind == "tp" else []
+        plain = [(n, f, x) for n, f, x in plain if x is not None and not isinstance(x, DTensor)
+                 and local_split(self.modules[n], f, x) is None]        # TP tensors that should be replicated
+        sums = torch.stack([_checksum(x) for *_, x in plain]) if plain else torch.zeros(0, 2, dtype=torch.float64)
+        mine = torch.cat([state.flatten(), sums.flatten()])              # one small collective checks both
+        alls = [torch.empty_like(mine) for _ in range(how.world)]
+        dist.all_gather(alls, mine, group=how.group)
+        states = [a[:state.numel()].view_as(state) for a in alls]
         if any(not torch.equal(s, states[0]) for s in states):
             rows = {n: [int(s[i, 0]) for s in states] for i, n in enumerate(self.names)}
             raise RuntimeError(f"hooks ran unequally across ranks (calls per rank: {rows}); every rank must run the "
                                "same forward/backward inside a distributed `capture`")
-        plain = []
+        sums = [a[state.numel():].view_as(sums) for a in alls]
+        bad = [f"{n} ({f})" for i, (n, f, _) in enumerate(plain) if any(not torch.equal(s[i], sums[0][i]) for s in sums)]
+        if bad: raise ValueError(f"{', '.join(bad)}: differs across tensor-parallel ranks and carries no DTensor placements, "
+                                 "so it is a rank-local shard of unknown layout. Capture the parallel Linear that produces it "
+                                 "(its output is a DTensor) or the enclosing block.")
         for n in self.names:
             r = self.records[n]
             for f in fields:
@@ -337,15 +347,6 @@ class DistTrace(Trace):
                 if how.kind == "dp": setattr(r, f, _gather_rows(x, how.group)[0])
                 elif isinstance(x, DTensor): setattr(r, f, x.full_tensor())
                 elif (mesh := local_split(self.modules[n], f, x)) is not None: setattr(r, f, full_view(x, how, mesh)[0])
-                else: plain.append((n, f, x))
-        if plain:                                      # tensor parallel, no DTensor: must be replicated
-            sums = torch.stack([_checksum(x) for *_, x in plain])
-            alls = [torch.empty_like(sums) for _ in range(how.world)]
-            dist.all_gather(alls, sums, group=how.group)
-            bad = [f"{n} ({f})" for i, (n, f, _) in enumerate(plain) if any(not torch.equal(a[i], alls[0][i]) for a in alls)]
-            if bad: raise ValueError(f"{', '.join(bad)}: differs across tensor-parallel ranks and carries no DTensor placements, "
-                                     "so it is a rank-local shard of unknown layout. Capture the parallel Linear that produces it "
-                                     "(its output is a DTensor) or the enclosing block.")
     def _broadcast(self, fields):
         how = self.how
         for n in self.names:
