@@ -191,3 +191,42 @@ def test_ddp_batch_split_gathers_to_rank_0(reference):
     (o0, g0), (o1, g1) = launch(ddp_capture)
     assert o1 is None and g1 is None             # dst=0: the other ranks drop their copy
     assert maxdiff(o0, t[LAY.ffn[1]].output) <= TOL and maxdiff(g0, t[LAY.ffn[1]].grad) <= TOL
+
+
+def test_launch_with_spawn_runs_importable_functions():
+    "spawn (needed where fork is unsafe) pickles `fn` by name; a torch function keeps the child's imports small."
+    assert launch(dist.get_rank, start="spawn", timeout=120) == [0, 1]
+
+
+TORCHRUN_SCRIPT = '''
+import sys, torch, torch.distributed as dist, torch.nn.functional as F
+from interp_nbs.zoo import make_model, world_tokenizer, corpus, encode_rows
+from interp_nbs.distributed import init, tensor_parallel, capture
+init(timeout=30)
+tok = world_tokenizer()
+ids = encode_rows(tok, corpus(6, seed=5))[0][:, :40]
+m = tensor_parallel(make_model("llama", tok, seed=3))
+names = sys.argv[2].split(",")
+with capture(m, names, grad=True, dst=0) as t:
+    F.cross_entropy(m(ids).logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten(), reduction="sum").backward()
+if dist.get_rank() == 0: torch.save({n: (t[n].output, t[n].grad) for n in names}, sys.argv[1])
+dist.destroy_process_group()
+'''
+
+
+def test_torchrun_script_gives_the_same_records(tmp_path, reference):
+    "The path a multi-node job takes: torchrun starts the ranks, the script calls `init()`."
+    import os, subprocess, sys
+    from interp_nbs.distributed import free_port
+    t = reference[0]
+    script, out = tmp_path / "job.py", tmp_path / "records.pt"
+    script.write_text(TORCHRUN_SCRIPT)
+    names = [LAY.blocks[0], LAY.attn[0] + ".k_proj", LAY.unembed]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
+           "--master-addr", "127.0.0.1", "--master-port", str(free_port()), str(script), str(out), ",".join(names)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    recs = torch.load(out)
+    for n in names:
+        assert maxdiff(recs[n][0], t[n].output) <= TOL and maxdiff(recs[n][1], t[n].grad) <= TOL, n
