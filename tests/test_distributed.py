@@ -95,6 +95,12 @@ def test_gathered_activations_grads_and_edits_equal_single_process(kind, referen
         assert maxdiff(sw, swapped) <= TOL and maxdiff(ab, ablated) <= TOL
         # the edit is real: it changed the logits by far more than the tolerance
         assert maxdiff(erecs[LAY.unembed][1], t[LAY.unembed].output) > 1e-2
+    worst = {"act": max(maxdiff(r[0][n][1], t[n].output) for r in res for n in NAMES),
+             "input": max(maxdiff(r[0][n][0], t[n].input) for r in res for n in NAMES),
+             "grad": max(maxdiff(r[0][n][2], t[n].grad) for r in res for n in NAMES),
+             "edited logits": max(maxdiff(r[1][LAY.unembed][1], e[LAY.unembed].output) for r in res),
+             "edited grads": max(maxdiff(r[1][n][2], e[n].grad) for r in res for n in e)}
+    print(kind, {k: f"{v:.1e}" for k, v in worst.items()})
     steer_runs = [r[4] for r in res]
     # gathering hooks must run equally often on every rank; a pipeline runs it on the owning stage only
     assert steer_runs == ([1, 1] if kind != "pipe" else [1, 0])
