@@ -5,7 +5,7 @@
 # %% auto 0
 __all__ = ['free_port', 'init', 'RankError', 'launch', 'tensor_parallel', 'shard', 'local_rows', 'Stages', 'Sharding', 'sharding',
            'local_split', 'full_view', 'HookError', 'DistTrace', 'DistEdit', 'capture', 'edit', 'edit_heads',
-           'ablate_heads']
+           'ablate_heads', 'GradEdit', 'edit_grads']
 
 # %% ../nbs/06_distributed.ipynb 3
 import os, socket, pickle, traceback, time
@@ -16,7 +16,7 @@ import torch, torch.distributed as dist
 from torch import nn
 from torch.distributed.tensor import DTensor, Replicate, Shard, Partial
 from . import hooks
-from .hooks import Trace, Edit, StopForward, module, layout
+from .hooks import Hooks, Trace, Edit, StopForward, module, layout, ours, main_tensor
 
 # %% ../nbs/06_distributed.ipynb 6
 def free_port() -> int:
@@ -423,3 +423,43 @@ def edit_heads(model, fns:dict):
 def ablate_heads(model, heads:dict, positions=None):
     "`hooks.ablate_heads` for a distributed model: heads are numbered as in the unsharded model."
     return _distribute(hooks.ablate_heads(_names_model(model), heads, positions), model)
+
+# %% ../nbs/06_distributed.ipynb 33
+class GradEdit(Hooks):
+    "Replaces the gradient flowing back into named modules' outputs by `fn(full gradient)`. Use through `edit_grads`."
+    def __init__(self, model, fns:dict):
+        self.how, self.fns, self.active = sharding(model), fns, False
+        super().__init__(self.how.model, list(fns))
+    def _on_grad(self, name, mod, y):
+        def f(g):
+            if not self.active: return None              # the context has exited: leave the gradient alone
+            full, back = full_view(g, self.how, local_split(mod, "grad", g) if self.how.kind == "tp" else None)
+            with torch.no_grad():
+                try: new = self.fns[name](full)
+                except Exception as e:
+                    raise HookError(f"rank {self.how.rank}: the gradient edit of {name!r} raised {type(e).__name__}: {e}") from e
+                if not isinstance(new, torch.Tensor) or new.shape != full.shape:
+                    raise ValueError(f"gradient edit of {name!r} returned {tuple(new.shape) if isinstance(new, torch.Tensor) else type(new).__name__}, "
+                                     f"expected a tensor of the full shape {tuple(full.shape)}")
+                return back(new.to(full.dtype))
+        return f
+    def attach(self, name, mod):
+        if not self.how.runs(name): return []
+        def post(m, args, out):
+            y = main_tensor(out)
+            if isinstance(y, torch.Tensor) and y.requires_grad: y.register_hook(self._on_grad(name, m, y))
+        hs = [mod.register_forward_hook(ours(post))]
+        if self.how.kind == "tp": _to_front(mod, hs)
+        return hs
+    def __enter__(self):
+        self.active = True
+        return super().__enter__()
+    def remove(self):
+        self.active = False
+        super().remove()
+
+def edit_grads(model, # a model from `tensor_parallel`, `shard`, `Stages`, DDP, or a plain one
+               fns:dict # module name -> function(full gradient of its output) -> tensor of the same shape
+              ) -> GradEdit:
+    "Context manager replacing, during backward, the gradient w.r.t. each named module's output by `fn(gradient)`."
+    return GradEdit(model, fns)

@@ -14,7 +14,7 @@ from interp_nbs import hooks
 from interp_nbs.hooks import hook_count, layout, module
 from interp_nbs.zoo import make_model, world_tokenizer, corpus, encode_rows
 from interp_nbs.distributed import (launch, RankError, tensor_parallel, shard, Stages, local_rows, sharding,
-                                    capture, edit, ablate_heads, edit_heads)
+                                    capture, edit, ablate_heads, edit_heads, edit_grads)
 
 TOK = world_tokenizer()
 MODEL = make_model("llama", TOK, seed=3)       # built before forking: the ranks inherit it
@@ -236,3 +236,28 @@ def test_torchrun_script_gives_the_same_records(tmp_path, reference):
     recs = torch.load(out)
     for n in names:
         assert maxdiff(recs[n][0], t[n].output) <= TOL and maxdiff(recs[n][1], t[n].grad) <= TOL, n
+
+
+def mix_grad(g): return g.clamp(-1e-3, 1e-3) + 0.5 * g.flip(0) + 0.1 * g.roll(1, dims=-1)
+GRAD_EDITED = [LAY.blocks[1], LAY.ffn[0] + ".gate_proj"]      # replicated / column-parallel gradients under TP
+
+
+def grad_edited(kind):
+    m = split(kind, MODEL)
+    with edit_grads(m, {n: mix_grad for n in GRAD_EDITED}), capture(m, [LAY.blocks[0]], grad=True) as t:
+        forward_backward(m, batch(kind))
+    return t[LAY.blocks[0]].grad, hook_count(sharding(m).model)
+
+
+@pytest.mark.parametrize("kind", ["tp", "fsdp", "pipe"])
+def test_gradient_edits_equal_raw_torch_tensor_hooks(kind, reference):
+    def tensor_hook(m, args, out): hooks.main_tensor(out).register_hook(mix_grad)
+    hs = [module(MODEL, n).register_forward_hook(tensor_hook) for n in GRAD_EDITED]
+    try:
+        with hooks.capture(MODEL, [LAY.blocks[0]], grad=True) as ref: forward_backward(MODEL, IDS)
+    finally:
+        for h in hs: h.remove()
+    MODEL.zero_grad(set_to_none=True)
+    assert maxdiff(ref[LAY.blocks[0]].grad, reference[0][LAY.blocks[0]].grad) > 1e-2     # the edit matters
+    for g, n_hooks in launch(grad_edited, kind):
+        assert maxdiff(g, ref[LAY.blocks[0]].grad) <= TOL and n_hooks == 0
