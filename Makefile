@@ -47,6 +47,7 @@ lab: env
 
 bench: env
 	$(PY) bench/hooks.py
+	$(PY) bench/distributed.py
 
 clean:
 	rm -rf _build _proc _docs
