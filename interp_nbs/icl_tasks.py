@@ -14,7 +14,7 @@ import yaml
 import interp_nbs
 from .zoo import SYMBOLS, LABELS
 
-# %% ../nbs/03_icl_tasks.ipynb 7
+# %% ../nbs/03_icl_tasks.ipynb 8
 TASK_DIR = Path(interp_nbs.__file__).parent / "data" / "tasks"   # shipped YAML configs and JSON-lines data
 
 def mapping(kind:str, # "labels" (words -> red/blue) or "pairs" (words -> nonsense words)
@@ -56,7 +56,7 @@ def task_files(name:str, # task name, e.g. "icl_labels"
 
 TASKS = {"icl_labels": "labels", "icl_pairs": "pairs"}   # task name -> mapping kind
 
-# %% ../nbs/03_icl_tasks.ipynb 12
+# %% ../nbs/03_icl_tasks.ipynb 13
 def task_config(name:str) -> dict:
     "lm-eval config dict of a shipped task, with absolute data paths."
     path = TASK_DIR / f"{name}.yaml"
@@ -68,7 +68,7 @@ def task_config(name:str) -> dict:
     cfg["dataset_kwargs"]["data_files"] = {k: str(TASK_DIR / v) for k, v in files.items()}
     return cfg
 
-# %% ../nbs/03_icl_tasks.ipynb 15
+# %% ../nbs/03_icl_tasks.ipynb 16
 def _quiet():
     for n in ("lm-eval", "lm_eval", "datasets", "transformers"): logging.getLogger(n).setLevel(logging.ERROR)
     import datasets; datasets.disable_progress_bars()

@@ -14,7 +14,7 @@ import torch
 from tqdm.auto import tqdm
 from .hooks import edit, edit_heads, layout, hook_count
 
-# %% ../nbs/04_importance.ipynb 7
+# %% ../nbs/04_importance.ipynb 8
 def head_mask_tensor(model, heads) -> torch.Tensor:
     "A `[layers, heads]` keep-mask from `{layer: [heads to remove]}`, or `heads` itself if it is a tensor (checked)."
     lay = layout(model)
@@ -62,7 +62,7 @@ def mask(model, # the model
             stack.enter_context(edit(model, {lay.ffn[l]: scale_f(l) for l in range(lay.n_layers) if fm.requires_grad or fm[l] != 1}))
         yield
 
-# %% ../nbs/04_importance.ipynb 14
+# %% ../nbs/04_importance.ipynb 15
 def answer_loss(model, tok,
                 pairs:list # (context, answer) strings, e.g. from `Evaluator.requests`
                ) -> torch.Tensor:
@@ -101,7 +101,7 @@ def head_importance(model, tok,
     if normalize: imp = imp / imp.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     return imp
 
-# %% ../nbs/04_importance.ipynb 19
+# %% ../nbs/04_importance.ipynb 20
 def top_heads(scores:torch.Tensor, k:int, largest:bool=True) -> dict:
     "The `k` highest- (or lowest-) scoring heads as `{layer: [heads]}`."
     idx = scores.flatten().topk(k, largest=largest).indices
@@ -109,7 +109,7 @@ def top_heads(scores:torch.Tensor, k:int, largest:bool=True) -> dict:
     for i in idx.tolist(): out.setdefault(i // scores.shape[1], []).append(i % scores.shape[1])
     return out
 
-# %% ../nbs/04_importance.ipynb 22
+# %% ../nbs/04_importance.ipynb 23
 def ffn_importance(model, evaluator, # an `icl_tasks.Evaluator` of this model
                    shots:int # demonstrations per prompt
                   ) -> dict:
@@ -122,7 +122,7 @@ def ffn_importance(model, evaluator, # an `icl_tasks.Evaluator` of this model
         for t in base: drops[t][l] = base[t] - acc[t]
     return drops
 
-# %% ../nbs/04_importance.ipynb 25
+# %% ../nbs/04_importance.ipynb 27
 def fingerprint(model) -> dict:
     "What identifies a model's architecture and checkpoint for importance files."
     lay, c = layout(model), model.config

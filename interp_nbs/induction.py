@@ -12,7 +12,7 @@ import torch
 from tqdm.auto import tqdm
 from .hooks import attention_patterns, capture, head_outputs, layout, module
 
-# %% ../nbs/05_induction.ipynb 7
+# %% ../nbs/05_induction.ipynb 8
 def repeated_sequences(tok, # the model's tokenizer
                        n:int=64, # rows
                        span=(8, 24), # min and max length of the repeated span
@@ -37,7 +37,7 @@ def repeated_sequences(tok, # the model's tokenizer
     for i, r in enumerate(rows): x[i, :len(r)] = torch.tensor(r); att[i, :len(r)] = 1
     return x, att, where
 
-# %% ../nbs/05_induction.ipynb 10
+# %% ../nbs/05_induction.ipynb 11
 def _targets(where):
     "(row, query position, key position) of every prefix-matching pair."
     out = []
@@ -85,8 +85,8 @@ def copying(model, x, att, where,
         out[l] = (rank < top).float().mean(0)
     return out
 
-# %% ../nbs/05_induction.ipynb 18
-PREFIX_THRESHOLD, COPY_THRESHOLD = 0.3, 0.5
+# %% ../nbs/05_induction.ipynb 19
+PREFIX_THRESHOLD, COPY_THRESHOLD = 0.3, 0.3
 
 def induction_heads(prefix:torch.Tensor, copy:torch.Tensor,
                     prefix_min:float=PREFIX_THRESHOLD, copy_min:float=COPY_THRESHOLD) -> list:
