@@ -82,7 +82,7 @@ def layout(model:nn.Module # a Hugging Face causal LM (OPT, Llama, GPT-2, GPT-Ne
     unembed = next(n for n, m in model.named_modules() if m is emb)
     return Layout(blocks, attn, out_proj, ffn, n_heads, head_dim, n_kv, norms[0] if norms else "", unembed)
 
-# %% ../nbs/01_hooks.ipynb 16
+# %% ../nbs/01_hooks.ipynb 17
 def main_tensor(x):
     "The main tensor of a module's input or output: `x` itself, or the first tensor of a tuple/list."
     if isinstance(x, torch.Tensor): return x
@@ -147,7 +147,7 @@ def hook_count(model:nn.Module, # the model
     dicts = lambda m: (m._forward_hooks, m._forward_pre_hooks, m._backward_hooks, getattr(m, "_backward_pre_hooks", {}))
     return sum(everyone or getattr(f, "_interp_nbs", False) for m in model.modules() for d in dicts(m) for f in d.values())
 
-# %% ../nbs/01_hooks.ipynb 18
+# %% ../nbs/01_hooks.ipynb 19
 @dataclass
 class Record:
     "What `capture` saw at one module."
@@ -199,7 +199,7 @@ def capture(model:nn.Module, # the model
     "Context manager recording inputs/outputs/gradients of `names`; index the result by name."
     return Trace(model, names, input=input, output=output, grad=grad, detach=detach, stop=stop)
 
-# %% ../nbs/01_hooks.ipynb 27
+# %% ../nbs/01_hooks.ipynb 28
 class Edit(Hooks):
     "Replaces main outputs (or inputs) of named modules with `fn(tensor)`. Use through `edit`."
     def __init__(self, model, fns:dict, at="output"):
@@ -232,7 +232,7 @@ def edit(model:nn.Module, # the model
     "Context manager replacing the main output (or input) of each named module by `fn(tensor)`."
     return Edit(model, fns, at=at)
 
-# %% ../nbs/01_hooks.ipynb 29
+# %% ../nbs/01_hooks.ipynb 30
 def _sel(x, positions):
     "Index tuple selecting `positions` along the token axis (dim 1) of `x`."
     if positions is None: return (slice(None),)
@@ -264,7 +264,7 @@ def patch(source:torch.Tensor, # activation from another run, same shape as the 
         y = x.clone(); y[_sel(x, positions)] = source.to(x.dtype)[_sel(x, positions)]; return y
     return f
 
-# %% ../nbs/01_hooks.ipynb 39
+# %% ../nbs/01_hooks.ipynb 40
 def split_heads(x:torch.Tensor, n_heads:int) -> torch.Tensor:
     "`[..., n_heads * d]` -> `[..., n_heads, d]`."
     if x.shape[-1] % n_heads: raise ValueError(f"last dim {x.shape[-1]} is not divisible by {n_heads} heads")
@@ -314,7 +314,7 @@ def head_outputs(model:nn.Module, # the model
     z = split_heads(record.input, lay.n_heads)                          # [b, t, h, d]
     return torch.einsum("bthd,ohd->btho", z, W.unflatten(1, (lay.n_heads, lay.head_dim)))
 
-# %% ../nbs/01_hooks.ipynb 43
+# %% ../nbs/01_hooks.ipynb 44
 def attention_patterns(model:nn.Module, # model loaded with attn_implementation="eager"
                        *args, **kwargs # the forward's inputs, e.g. input_ids
                       ) -> torch.Tensor:

@@ -73,22 +73,25 @@ def execute(src: Path, out: Path, only: str = None):
 
 
 def title(nb: dict, fallback: str) -> str:
+    "The notebook's title: its first `# heading`, or the `title:` of nbdev's front matter."
     for c in nb["cells"]:
+        src = "".join(c["source"])
         if c["cell_type"] == "markdown":
-            m = re.search(r"^#\s+(.+)$", "".join(c["source"]), re.M)
+            m = re.search(r"^#\s+(.+)$", src, re.M)
             if m: return m.group(1).strip()
         if c["cell_type"] == "raw":
-            m = re.search(r"^title:\s*(.+)$", "".join(c["source"]), re.M)
+            m = re.search(r"^title:\s*(.+)$", src, re.M)
             if m: return m.group(1).strip().strip('"')
     return fallback
 
 
 def _sanitize(nb: dict):
     "Drop what nbformat's validator rejects in nbdev-processed notebooks."
-    for c in nb["cells"]:
+    for i, c in enumerate(nb.cells):
+        c.setdefault("id", f"cell-{i}")
         c.pop("has_sd", None)
         c.get("metadata", {}).pop("execution", None)
-        if c["cell_type"] != "code":
+        if c.cell_type != "code":
             c.pop("outputs", None); c.pop("execution_count", None)
     return nb
 
@@ -117,7 +120,7 @@ def render_offline(src: Path, out: Path):
     if not pages: sys.exit(f"no notebooks processed from {src}")
     docs = {}
     for p in pages:
-        nb = json.loads(p.read_text())
+        nb = nbformat.reads(p.read_text(), as_version=4)     # joins list-valued sources into strings
         docs[p] = (title(nb, p.stem), _sanitize(nb))
     order = sorted(pages, key=lambda p: (p.stem != "index", p.stem))
     out.mkdir(parents=True, exist_ok=True)
@@ -125,9 +128,8 @@ def render_offline(src: Path, out: Path):
     written = []
     for p in order:
         t, nb = docs[p]
-        node = nbformat.from_dict(nb)
-        nbformat.validate(node)
-        body, _ = exporter.from_notebook_node(node, resources={"metadata": {"name": t}})
+        nbformat.validate(nb)
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": t}})
         links = "".join(f'<a href="{q.stem}.html" class="{"active" if q == p else ""}">{html.escape(docs[q][0])}</a>'
                         for q in order)
         nav = f'<nav class="site-sidebar"><h2>interp-nbs</h2>{links}</nav>'
