@@ -383,7 +383,7 @@ def client(peers:list, # initial peers: multiaddrs of DHT nodes of the swarm (`S
            model=MODEL, # model directory (embeddings, LM head and config are loaded from it)
            prefix:str="puzzle", # the swarm's DHT prefix
            timeout:float=20., # seconds to reach a peer
-           max_retries:int=3 # retries of a failed request before the client gives up
+           max_retries:int=5 # attempts of a failed request before the client gives up (Petals' default: forever)
           ):
     "The Petals client model for `model` served by the swarm at `peers`; its DHT is shut down on exit."
     offline()
@@ -392,7 +392,7 @@ def client(peers:list, # initial peers: multiaddrs of DHT nodes of the swarm (`S
     try:
         m = AutoDistributedModelForCausalLM.from_pretrained(
             str(model), initial_peers=list(peers), dht_prefix=prefix, torch_dtype=torch.float32,
-            daemon_startup_timeout=timeout, connect_timeout=timeout, max_retries=max_retries)
+            daemon_startup_timeout=timeout, connect_timeout=timeout, max_retries=max_retries, update_period=2.0)
     except Exception as e:
         _remove_sockets(_stale_sockets() - stale)      # the failed p2p daemon's socket file
         raise ConnectionError(f"no Petals swarm reachable at {list(peers)} within {timeout:.0f} s "
