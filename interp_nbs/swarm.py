@@ -5,9 +5,9 @@
 # %% auto 0
 __all__ = ['MINUTES', 'MODES', 'LEGS', 'QUESTION', 'PUZZLE', 'PUZZLE_RECIPE', 'MODEL', 'OFFLINE_ENV', 'LOOPBACK',
            'DURATION_WORDS', 'MODE_WORDS', 'trip', 'puzzle', 'puzzle_row', 'make_portable', 'build_puzzle_model',
-           'local_model', 'guard_loopback', 'offline', 'free_port', 'sockets', 'is_loopback', 'leftovers', 'Swarm',
-           'swarm', 'client', 'attribute', 'attribution_tensors', 'max_abs_diff', 'role', 'token_scores',
-           'duration_ratio']
+           'local_model', 'guard_loopback', 'offline', 'free_port', 'descendants', 'sockets', 'is_loopback',
+           'leftovers', 'Swarm', 'swarm', 'client', 'attribute', 'attribution_tensors', 'max_abs_diff', 'role',
+           'token_scores', 'duration_ratio']
 
 # %% ../nbs/02_petals.ipynb 3
 import json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
@@ -168,6 +168,20 @@ def _session_pids(leaders) -> list:
         except OSError: continue
         fields = stat[stat.rindex(")") + 2:].split()
         if int(fields[3]) in leaders and fields[0] != "Z": out.append(int(d.name))
+    return sorted(out)
+
+def descendants(pid:int) -> list:
+    "Pids of the live processes below `pid` (children, their children, ...)."
+    kids = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit(): continue
+        try: stat = (d / "stat").read_text()
+        except OSError: continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] != "Z": kids.setdefault(int(fields[1]), []).append(int(d.name))
+    out, todo = [], [pid]
+    while todo:
+        for k in kids.get(todo.pop(), []): out.append(k); todo.append(k)
     return sorted(out)
 
 def _ip(hexaddr:str) -> str:
