@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Petals pins transformers<4.35: its notebook (02_petals) runs in a second environment (tools/petals_env.sh)
+VENV_PETALS := .venv-petals
 # one thread per process: 2 notebooks run at once on a 2-core machine, and tiny matrices gain nothing from more
 export OMP_NUM_THREADS ?= 1
 # offline: no hub, no telemetry
@@ -11,7 +13,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 export MPLBACKEND := Agg
 
-.PHONY: env test tutorials lab docs-check export-check bench clean
+.PHONY: env petals-env kernel test tutorials lab docs-check export-check bench clean
 
 env: $(VENV)/.installed
 
@@ -22,9 +24,21 @@ $(VENV)/.installed: requirements.txt setup.py settings.ini
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
+petals-env: $(VENV_PETALS)/.installed
+
+$(VENV_PETALS)/.installed: requirements-petals.txt tools/petals_env.sh setup.py settings.ini
+	nice tools/petals_env.sh $(VENV_PETALS)
+	touch $@
+
+# JupyterLab kernel "Python 3 (interp-nbs petals)" for 02_petals, registered in .venv's Jupyter
+kernel: env $(VENV_PETALS)/.installed
+	$(VENV_PETALS)/bin/python -m ipykernel install --prefix $(abspath $(VENV)) --name interp-nbs-petals \
+		--display-name "Python 3 (interp-nbs petals)" >/dev/null
+
 ## make test: the notebooks' cells (nbdev_test), tests/ (pytest), export in sync, every page renders
-test: env
-	$(VENV)/bin/nbdev_test --n_workers 2 --timing
+test: env $(VENV_PETALS)/.installed
+	$(VENV)/bin/nbdev_test --n_workers 2 --timing --skip_file_re '^([_.]|.*petals)'
+	$(VENV_PETALS)/bin/nbdev_test --path nbs/02_petals.ipynb --timing
 	$(VENV)/bin/pytest -q tests
 	$(MAKE) --no-print-directory export-check docs-check
 
@@ -37,17 +51,18 @@ docs-check: env
 	$(PY) tools/docs.py render --src nbs --out _build/docs-check
 
 ## make tutorials: execute every notebook on the embedded models, then render the site into _docs/
-tutorials: env
+tutorials: env $(VENV_PETALS)/.installed
 	$(PY) tools/docs.py execute --src nbs --out _build/nbs
 	$(PY) tools/docs.py render --src _build/nbs --out _docs
 	@echo "site: _docs/index.html"
 
-lab: env
+lab: env kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=nbs
 
-bench: env
+bench: env $(VENV_PETALS)/.installed
 	$(PY) bench/hooks.py
 	$(PY) bench/distributed.py
+	$(VENV_PETALS)/bin/python bench/petals.py
 
 clean:
 	rm -rf _build _proc _docs

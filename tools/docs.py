@@ -48,11 +48,22 @@ def _run_one(nb_path: Path, out: Path, cwd: Path):
     return time.time() - t0
 
 
-def execute(src: Path, out: Path):
+# notebooks whose kernelspec names another environment are executed by that environment's python
+ENVS = {"interp-nbs-petals": ROOT / ".venv-petals"}
+
+
+def execute(src: Path, out: Path, only: str = None):
     "Run every notebook of `src` (cells marked `eval: false` skipped) with its folder as working directory."
     out.mkdir(parents=True, exist_ok=True)
     failed = []
     for p in notebooks(src):
+        if only and p.name != only: continue
+        env = ENVS.get(json.loads(p.read_text())["metadata"].get("kernelspec", {}).get("name"))
+        if env and Path(sys.prefix).resolve() != env.resolve():
+            r = subprocess.run([str(env / "bin" / "python"), __file__, "execute", "--src", str(src), "--out", str(out),
+                                "--only", p.name])
+            if r.returncode: failed.append(p.name)
+            continue
         print(f"executing {p.name} ...", flush=True)
         try: print(f"  done in {_run_one(p, out, p.parent.resolve()):.0f} s", flush=True)
         except Exception as e:
@@ -180,5 +191,6 @@ if __name__ == "__main__":
     ap.add_argument("action", choices=["execute", "render"])
     ap.add_argument("--src", default="nbs", type=Path)
     ap.add_argument("--out", default="_docs", type=Path)
+    ap.add_argument("--only", help="execute only this notebook (file name)")
     a = ap.parse_args()
-    (execute if a.action == "execute" else render)(a.src, a.out)
+    execute(a.src, a.out, a.only) if a.action == "execute" else render(a.src, a.out)
