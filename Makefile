@@ -61,6 +61,7 @@ lab: env kernel
 
 bench: env $(VENV_PETALS)/.installed
 	$(PY) bench/hooks.py
+	$(PY) bench/importance.py
 	$(PY) bench/distributed.py
 	$(VENV_PETALS)/bin/python bench/petals.py
 

@@ -5,8 +5,9 @@
 Prints the median time of a plain forward, of a forward under `capture(model, layout(model).blocks)`, and
 their ratio (target <= 1.05). Both are measured interleaved in one process, so machine load hits both alike.
 """
-import argparse, statistics, time
+import argparse
 import torch
+from timing import interleaved
 from interp_nbs.zoo import load, corpus, encode_rows
 from interp_nbs.hooks import capture, layout
 
@@ -30,12 +31,7 @@ def main():
         return t
 
     with torch.no_grad():
-        for _ in range(5): plain(); hooked()      # warm-up
-        tp, th = [], []
-        for _ in range(a.repeats):                 # interleaved so drift affects both
-            t0 = time.perf_counter(); plain(); tp.append(time.perf_counter() - t0)
-            t0 = time.perf_counter(); hooked(); th.append(time.perf_counter() - t0)
-    p, h = statistics.median(tp), statistics.median(th)
+        p, h = interleaved(plain, hooked, repeats=a.repeats, warmup=5)
     print(f"model {a.model}, batch {a.batch}x{ids.shape[1]} tokens, {len(blocks)} blocks captured, {a.repeats} repeats")
     print(f"plain forward   median {p * 1e3:8.2f} ms")
     print(f"capture blocks  median {h * 1e3:8.2f} ms")

@@ -1,14 +1,15 @@
 """Cost of head-importance accumulation relative to a plain forward + backward on the same batch.
 
-    python bench/importance.py [--model opt-icl] [--shots 8] [--batch 32] [--repeats 20]
+    python bench/importance.py [--model llama-icl] [--shots 8] [--batch 32] [--repeats 20]
 
 Head importance runs the forward under a differentiable head mask (a hook on each layer's output projection)
 and differentiates the answer loss with respect to that mask. The reference is the same forward and a
 `backward()` of the same loss into the model's parameters, without hooks. Both are timed interleaved in one
 process; the ratio of medians is printed (target <= 1.15).
 """
-import argparse, statistics, time
+import argparse
 import torch
+from timing import interleaved
 from interp_nbs.zoo import load
 from interp_nbs.icl_tasks import Evaluator
 from interp_nbs.importance import answer_loss, head_importance
@@ -16,8 +17,8 @@ from interp_nbs.importance import answer_loss, head_importance
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="opt-icl")
-    ap.add_argument("--task", default="icl_labels")
+    ap.add_argument("--model", default="llama-icl")
+    ap.add_argument("--task", default="icl_pairs")
     ap.add_argument("--shots", type=int, default=8)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=20)
@@ -33,13 +34,8 @@ def main():
     def importance():
         head_importance(model, tok, pairs, batch_size=a.batch, progress=False)
 
-    for _ in range(3): plain(); importance()
-    tp, ti = [], []
-    for _ in range(a.repeats):
-        t0 = time.perf_counter(); plain(); tp.append(time.perf_counter() - t0)
-        t0 = time.perf_counter(); importance(); ti.append(time.perf_counter() - t0)
+    p, i = interleaved(plain, importance, repeats=a.repeats)
     model.zero_grad(set_to_none=True)
-    p, i = statistics.median(tp), statistics.median(ti)
     print(f"model {a.model}, task {a.task}, {a.shots} shots, batch {len(pairs)}, {a.repeats} repeats")
     print(f"plain forward+backward   median {p * 1e3:8.2f} ms  ({p / len(pairs) * 1e3:.3f} ms/example)")
     print(f"head importance          median {i * 1e3:8.2f} ms  ({i / len(pairs) * 1e3:.3f} ms/example)")
