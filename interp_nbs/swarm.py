@@ -111,7 +111,7 @@ def local_model(path # checkpoint directory or zoo name
 
 MODEL = ZOO / "llama-puzzle"   # the shipped checkpoint
 
-# %% ../nbs/02_petals.ipynb 20
+# %% ../nbs/02_petals.ipynb 21
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
                "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -153,7 +153,7 @@ def offline():
     import petals.utils.version, petals.cli.run_server
     petals.utils.version.validate_version = petals.cli.run_server.validate_version = lambda: None
 
-# %% ../nbs/02_petals.ipynb 24
+# %% ../nbs/02_petals.ipynb 25
 def free_port() -> int:
     "A TCP port free on 127.0.0.1 right now."
     with socket.socket() as s:
@@ -242,7 +242,7 @@ def _running(pid:int) -> bool:
     except OSError: return False
     return st[st.rindex(")") + 2] != "Z"
 
-# %% ../nbs/02_petals.ipynb 25
+# %% ../nbs/02_petals.ipynb 26
 @dataclass
 class Swarm:
     "A running private swarm: its DHT address, server processes and logs."
@@ -329,7 +329,7 @@ def _dht_maddr(sw:Swarm, port:int, timeout:float) -> str:
         time.sleep(0.2)
     raise TimeoutError(f"the DHT did not start within {timeout:.0f} s:\n{sw.log('dht')}")
 
-# %% ../nbs/02_petals.ipynb 26
+# %% ../nbs/02_petals.ipynb 27
 @contextmanager
 def swarm(model=MODEL, # model directory the servers load (Llama blocks `model.layers.N`)
           blocks=("0:2", "2:4"), # one server per entry: its block range (`start:end`, as `--block_indices`)
@@ -391,7 +391,7 @@ def _main(argv=None):
 
 if __name__ == "__main__" and "__file__" in globals(): _main()
 
-# %% ../nbs/02_petals.ipynb 29
+# %% ../nbs/02_petals.ipynb 30
 @contextmanager
 def client(peers:list, # initial peers: multiaddrs of DHT nodes of the swarm (`Swarm.peers`)
            model=MODEL, # model directory (embeddings, LM head and config are loaded from it)
@@ -416,7 +416,7 @@ def client(peers:list, # initial peers: multiaddrs of DHT nodes of the swarm (`S
     finally:
         sm.shutdown(); sm.dht.shutdown()
 
-# %% ../nbs/02_petals.ipynb 32
+# %% ../nbs/02_petals.ipynb 33
 def attribute(model, # a causal LM: local, or Petals' distributed model
               tok, # its tokenizer
               prompt:str, # the puzzle, ending in "Answer : Option "
@@ -448,7 +448,7 @@ def max_abs_diff(a, # inseq output
         diffs.append((ta[k] - tb[k])[~nan].abs().max().item())
     return max(diffs)
 
-# %% ../nbs/02_petals.ipynb 35
+# %% ../nbs/02_petals.ipynb 36
 DURATION_WORDS = {str(m) for m in MINUTES} | {"half", "hour"}
 MODE_WORDS = {w for m in MODES for w in m.split()}
 
