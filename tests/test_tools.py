@@ -42,3 +42,11 @@ def test_hub_id_fails_fast_offline():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert "ERR could not load 'facebook/opt-125m'" in out.stdout, out.stdout + out.stderr
     assert "huggingface-cli download" in out.stdout
+
+
+def test_page_check_fails_on_error_outputs(tmp_path):
+    page = tmp_path / "x.html"
+    page.write_text('<h1>Title</h1><nav class="site-sidebar"></nav>')
+    docs.check([(page, "Title", 0)])                      # a good page passes
+    with pytest.raises(SystemExit, match="1 error output"): docs.check([(page, "Title", 1)])
+    with pytest.raises(SystemExit, match="title missing"): docs.check([(page, "Other", 0)])
