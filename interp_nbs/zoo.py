@@ -341,8 +341,14 @@ def load(name_or_path:str, # zoo name, local directory or hub id
                                 f"Zoo models: {', '.join(zoo_names())}")
     src = str(path) if local else str(name_or_path)
     def _load(**extra):
-        t = AutoTokenizer.from_pretrained(src, **extra)
-        m = AutoModelForCausalLM.from_pretrained(src, dtype=dtype, attn_implementation=attn, **extra, **kw)
+        from transformers.utils import logging as hf_logging
+        bar = hf_logging.is_progress_bar_enabled()
+        if local: hf_logging.disable_progress_bar()      # a tiny local model needs no "Loading weights" bar
+        try:
+            t = AutoTokenizer.from_pretrained(src, **extra)
+            m = AutoModelForCausalLM.from_pretrained(src, dtype=dtype, attn_implementation=attn, **extra, **kw)
+        finally:
+            if bar: hf_logging.enable_progress_bar()
         return m.eval(), t
     if local: return _load()
     try: return _load(local_files_only=True)     # already in the local hub cache
