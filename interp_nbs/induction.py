@@ -86,7 +86,7 @@ def copying(model, x, att, where,
     return out
 
 # %% ../nbs/05_induction.ipynb 19
-PREFIX_THRESHOLD, COPY_THRESHOLD = 0.3, 0.3
+PREFIX_THRESHOLD, COPY_THRESHOLD = 0.2, 0.2
 
 def induction_heads(prefix:torch.Tensor, copy:torch.Tensor,
                     prefix_min:float=PREFIX_THRESHOLD, copy_min:float=COPY_THRESHOLD) -> list:
