@@ -19,8 +19,9 @@ def module(model:nn.Module, # any torch model
            name:str # dotted name as in `model.named_modules()`; "" is the model itself
           ) -> nn.Module:
     "The submodule called `name`; an unknown name raises `KeyError` listing the closest names."
+    try: return model.get_submodule(name)        # walks the dotted path: no scan of every module
+    except AttributeError: pass
     mods = dict(model.named_modules())
-    if name in mods: return mods[name]
     close = difflib.get_close_matches(name, mods, n=5, cutoff=0.6)
     tail = name.split(".")[-1]
     close += [n for n in mods if n.endswith("." + tail) and n not in close][:5 - len(close)]
