@@ -1,6 +1,6 @@
 """Cost of capturing every block's output, relative to a plain forward, on an embedded model.
 
-    python bench/hooks.py [--model opt-icl] [--batch 16] [--repeats 30]
+    python bench/hooks.py [--model opt-icl] [--batch 16] [--repeats 300]
 
 Prints the median time of a plain forward, of a forward under `capture(model, layout(model).blocks)`, and
 their ratio (target <= 1.05). Both are measured interleaved in one process, so machine load hits both alike.
@@ -16,7 +16,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="opt-icl")
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--repeats", type=int, default=300)   # a forward takes ~4 ms: many repeats steady the median
     a = ap.parse_args()
     torch.manual_seed(0)
     model, tok = load(a.model)
