@@ -19,8 +19,10 @@ def module(model:nn.Module, # any torch model
            name:str # dotted name as in `model.named_modules()`; "" is the model itself
           ) -> nn.Module:
     "The submodule called `name`; an unknown name raises `KeyError` listing the closest names."
-    try: return model.get_submodule(name)        # walks the dotted path: no scan of every module
-    except AttributeError: pass
+    m = model
+    for part in name.split(".") if name else []:  # walk the registered children: no scan of every module
+        m = m._modules.get(part) if m is not None else None
+    if m is not None: return m
     mods = dict(model.named_modules())
     close = difflib.get_close_matches(name, mods, n=5, cutoff=0.6)
     tail = name.split(".")[-1]
