@@ -4,7 +4,7 @@
 
 # %% auto 0
 __all__ = ['PREFIX_THRESHOLD', 'COPY_THRESHOLD', 'repeated_sequences', 'prefix_matching', 'previous_token', 'copying',
-           'induction_heads']
+           'head_scores', 'induction_heads']
 
 # %% ../nbs/05_induction.ipynb 3
 import numpy as np
@@ -84,6 +84,11 @@ def copying(model, x, att, where,
         rank = (logits > logits.gather(-1, want[:, None, None].expand(-1, lay.n_heads, 1))).sum(-1)
         out[l] = (rank < top).float().mean(0)
     return out
+
+def head_scores(model, x, att, where) -> dict:
+    "`{'prefix', 'copy', 'prev'}`: the three `[layers, heads]` scores of every head on the probe rows."
+    return dict(prefix=prefix_matching(model, x, att, where), copy=copying(model, x, att, where),
+                prev=previous_token(model, x, att))
 
 # %% ../nbs/05_induction.ipynb 19
 PREFIX_THRESHOLD, COPY_THRESHOLD = 0.2, 0.2
