@@ -17,6 +17,10 @@ py_versions = '3.10 3.11 3.12'.split()
 
 requirements = shlex.split(cfg.get('requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+# extras: `extra_NAME = req req ...` in settings.ini -> pip install "interp_nbs[NAME]"; [all] is their union
+extras = {k[len('extra_'):]: shlex.split(v) for k, v in cfg.items() if k.startswith('extra_')}
+extras['all'] = sorted({r for reqs in extras.values() for r in reqs})
+extras['dev'] = dev_requirements
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 
@@ -28,12 +32,12 @@ setuptools.setup(
                  'Natural Language :: ' + cfg['language'].title()]
                 + ['Programming Language :: Python :: ' + o for o in py_versions[py_versions.index(min_python):]]
                 + (['License :: ' + lic[1]] if lic[1] else []),
-    url=cfg['git_url'],
+    url=cfg.get('git_url') or None,      # empty until the project has a public repository
     packages=setuptools.find_packages(),
     include_package_data=True,
     package_data={cfg['lib_name']: ['models/*/*', 'data/*', 'data/*/*']},
     install_requires=requirements,
-    extras_require={'dev': dev_requirements},
+    extras_require=extras,
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),

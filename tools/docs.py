@@ -1,21 +1,28 @@
-"""Execute the notebooks and render the documentation site, with or without Quarto.
+"""Execute the notebooks, render the documentation site with or without Quarto, and check the site.
 
     python tools/docs.py execute --src nbs --out _build/nbs     # run every notebook, save with outputs
-    python tools/docs.py render  --src _build/nbs --out _docs   # nbdev processing + HTML pages + sidebar
+    python tools/docs.py render  --src _build/nbs --out _docs   # nbdev processing + HTML pages, then `check`
+    python tools/docs.py check   --src nbs --out _docs          # links, anchors, entries, index, prompts, browser
 
 `render` uses Quarto through `nbdev_docs` when `quarto` is on PATH (the real docs path). Without it (CI,
 machines where Quarto cannot be installed) it runs nbdev's own notebook processing (`proc_nbs`: directives,
-`show_doc`, hidden cells) and renders each processed notebook with nbconvert, adding a sidebar in notebook
-order, then checks that every page rendered.
+`show_doc`, hidden cells) and renders each processed notebook with nbconvert into a static site: one page per
+notebook named after it (`01_hooks.html`), `show_doc` blocks as API entries, a table of contents per page, a
+sidebar and a search box over page titles and exported names, cross-references from backticked exported
+names to their entries, source links relative to the repository, figure alt text from `#| fig-alt:`, and a
+home page listing every notebook with its key result (the output of its cell marked `#| key-result`, when
+the notebook was executed). Everything is derived from the notebooks themselves: no list of pages or names.
 """
-import argparse, html, json, os, re, shutil, subprocess, sys, time
+import argparse, ast, base64, html, json, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
+from urllib.parse import urlparse, unquote
 
 ROOT = Path(__file__).resolve().parent.parent
+LIB = "interp_nbs"
 
 
 def notebooks(src: Path):
-    return sorted(p for p in src.glob("*.ipynb") if not p.name.startswith(("_", ".")))
+    return sorted(p for p in Path(src).glob("*.ipynb") if not p.name.startswith(("_", ".")))
 
 
 def directives(source: str) -> dict:
@@ -30,6 +37,12 @@ def directives(source: str) -> dict:
     return out
 
 
+def _src(cell) -> str:
+    s = cell["source"]
+    return s if isinstance(s, str) else "".join(s)
+
+
+# ----------------------------------------------------------------------------------------------- execute
 def _run_one(nb_path: Path, out: Path, cwd: Path):
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
@@ -72,10 +85,11 @@ def execute(src: Path, out: Path, only: str = None):
     if failed: sys.exit(f"notebooks that failed: {', '.join(failed)}")
 
 
+# ------------------------------------------------------------------------------------ what the notebooks say
 def title(nb: dict, fallback: str) -> str:
     "The notebook's title: its first `# heading`, or the `title:` of nbdev's front matter."
     for c in nb["cells"]:
-        src = "".join(c["source"])
+        src = _src(c)
         if c["cell_type"] == "markdown":
             m = re.search(r"^#\s+(.+)$", src, re.M)
             if m: return m.group(1).strip()
@@ -83,6 +97,17 @@ def title(nb: dict, fallback: str) -> str:
             m = re.search(r"^title:\s*(.+)$", src, re.M)
             if m: return m.group(1).strip().strip('"')
     return fallback
+
+
+def summary(nb: dict) -> str:
+    "The notebook's one-line summary: the `> ...` line under its title (or the front matter's description)."
+    for c in nb["cells"]:
+        src = _src(c)
+        if c["cell_type"] == "markdown" and re.search(r"^#\s+", src, re.M):
+            m = re.search(r"^>\s*(.+(?:\n>?\s*\S.*)*)", src, re.M)
+            return re.sub(r"\s*\n>?\s*", " ", m.group(1)).strip() if m else ""
+        if c["cell_type"] == "raw" and (fm := _front_matter(src)): return str(fm.get("description", "")).strip()
+    return ""
 
 
 def _front_matter(src: str) -> dict:
@@ -93,20 +118,210 @@ def _front_matter(src: str) -> dict:
     except yaml.YAMLError: return {}
 
 
-def _sanitize(nb: dict):
-    "Make an nbdev-processed notebook plain Jupyter: title header, hidden inputs, no Quarto-only syntax."
+def exported_names(nb: dict) -> dict:
+    """Public top-level functions and classes of the notebook's exported cells, {name: module}
+    (the names nbdev gives a `show_doc` entry: `#| export` / `#| exports` cells, `#| export othermod` too)."""
+    default, out = None, {}
+    for c in nb["cells"]:
+        if c["cell_type"] != "code": continue
+        d = directives(_src(c))
+        if "default_exp" in d: default = d["default_exp"].split()[0]
+    for c in nb["cells"]:
+        if c["cell_type"] != "code": continue
+        src = _src(c); d = directives(src)
+        key = next((k for k in ("export", "exports") if k in d), None)
+        if key is None: continue
+        mod = d[key].split()[0] if d[key] else default
+        body = "\n".join(l for l in src.splitlines() if not l.lstrip().startswith(("%", "!")))
+        try: tree = ast.parse(body)
+        except SyntaxError: continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+                out[node.name] = mod
+    return out
+
+
+def modidx_names(root: Path = ROOT) -> dict:
+    "Public top-level names of `_modidx.py` (nbdev's index of the package), {name: module}; {} when absent."
+    p = root / LIB / "_modidx.py"
+    if not p.exists(): return {}
+    d = ast.literal_eval(p.read_text().split("d = ", 1)[1])
+    out = {}
+    for mod, syms in d["syms"].items():
+        for k in syms:
+            name = k[len(mod) + 1:]
+            if "." not in name and not name.startswith("_"): out.setdefault(name, []).append(mod.split(".", 1)[1])
+    return out
+
+
+def key_result(nb: dict):
+    """The output of the cell marked `#| key-result[: caption]`: ("image", png-base64, caption),
+    ("text", text, caption) or None (no marked cell, or the notebook was not executed)."""
+    for c in nb["cells"]:
+        if c["cell_type"] != "code": continue
+        d = directives(_src(c))
+        if "key-result" not in d and "key-result" not in c.get("metadata", {}).get("tags", []): continue
+        cap = d.get("key-result", "")
+        outs = c.get("outputs", [])
+        for o in reversed(outs):
+            png = o.get("data", {}).get("image/png")
+            if png: return ("image", png if isinstance(png, str) else "".join(png), cap)
+        for o in reversed(outs):
+            t = o.get("text") if o.get("output_type") == "stream" else o.get("data", {}).get("text/plain")
+            if t:
+                t = (t if isinstance(t, str) else "".join(t)).strip()
+                if t: return ("text", t[-400:], cap)
+        return None
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ rendering
+def _md2html(md: str) -> str:
+    from nbconvert.filters.markdown import markdown2html
+    return markdown2html(md)
+
+
+_re_backticks = re.compile(r"(?<![\[\w])`([A-Za-z_][\w.]*?)(?:\(\))?`(?!\]\()")
+
+
+class Symbols:
+    "Exported names -> (page, anchor) of their entries; a page prefers its own entries, then what it imports."
+    def __init__(self):
+        self.by_name = {}      # name -> [(page_stem, anchor, module)] in notebook order
+    def add(self, name, page, anchor, module):
+        self.by_name.setdefault(name, []).append((page, anchor, module))
+    def resolve(self, name, page, imports=()):
+        if "." in name:
+            pre, post = name.rsplit(".", 1)
+            pre = pre.split(".")[-1]                          # `interp_nbs.hooks.capture`, `hooks.capture`
+            for pg, a, m in self.by_name.get(post, []):
+                if m == pre: return pg, a
+            c = self.by_name.get(name)                          # `Layout.n_layers` documented as a method
+            return (c[0][0], c[0][1]) if c else None
+        c = self.by_name.get(name)
+        if not c: return None
+        for pg, a, m in c:
+            if pg == page: return pg, a
+        for pg, a, m in c:
+            if (m, name) in imports: return pg, a
+        return c[0][0], c[0][1]                                 # lowest layer first (notebook order)
+    def linkify(self, md, page, imports=()):
+        "Link backticked exported names in markdown (not inside code fences or existing links)."
+        lines, fence = md.splitlines(), False
+        def sub(m):
+            r = self.resolve(m.group(1), page, imports)
+            if r is None: return m.group(0)
+            return f"[{m.group(0)}]({r[0]}.html#{r[1]})"
+        for i, l in enumerate(lines):
+            if l.lstrip().startswith("```"): fence = not fence
+            elif not fence and not l.startswith("    "): lines[i] = _re_backticks.sub(sub, l)
+        return "\n".join(lines)
+
+
+def _imports(nb) -> set:
+    "(module, name) pairs a notebook imports from the package: `from interp_nbs.hooks import capture`."
+    out = set()
+    for c in nb.cells:
+        if c.cell_type != "code": continue
+        for m in re.finditer(rf"from\s+{LIB}\.(\w+)\s+import\s+\(?([\w\s,]+)\)?", c.source):
+            out |= {(m.group(1), n.strip().split(" as ")[0]) for n in m.group(2).split(",") if n.strip()}
+    return out
+
+
+_re_sd = re.compile(r"^\s*(?:---\s*)?(?:\[source\]\((?P<src>[^)]*)\)(?:\{[^}]*\})?\s*)?"
+                    r"(?P<h>#{2,5})\s+(?P<name>[^\n]+)\n(?P<rest>.*)$", re.S)
+
+
+def _source_href(url: str, rel_root: str):
+    "A source link relative to the repository (`../interp_nbs/hooks.py#L18`), or None."
+    m = re.search(rf"({LIB}/[\w/]+\.py)(#L\d+)?$", url or "")
+    return f"{rel_root}/{m.group(1)}{m.group(2) or ''}" if m and (ROOT / m.group(1)).exists() else None
+
+
+def _api_entry(md: str, page, syms, imports, rel_root, anchors=None):
+    "A `show_doc` markdown block -> (anchor, name, HTML of an API entry), or None if it is not one."
+    m = _re_sd.match(md)
+    if not m: return None
+    name = re.sub(r"[`\\]", "", m.group("name")).strip()
+    anchor = (anchors or {}).get(name, name.lower())
+    rest = m.group("rest")
+    sig = ""
+    sm = re.match(r"\s*>\s*(.*?)(?:\n\s*\n|$)(.*)", rest, re.S)
+    if sm: sig, rest = re.sub(r"\s+", " ", sm.group(1).replace("\n>", " ")).strip(), sm.group(2)
+    rest = re.sub(r"\{target=[^}]*\}", "", rest)
+    body = _md2html(syms.linkify(rest, page, imports))
+    href = _source_href(m.group("src"), rel_root)
+    src = f'<a class="api-source" href="{html.escape(href)}">source</a>' if href else ""
+    kind = "api-method" if "." in name else "api-entry"
+    return anchor, name, (f'<section class="api {kind}" id="{html.escape(anchor)}">'
+                          f'<div class="api-head"><code class="api-name">{html.escape(name)}</code>{src}</div>'
+                          + (f'<pre class="api-sig">{html.escape(sig)}</pre>' if sig else "")
+                          + f'<div class="api-doc">{body}</div></section>')
+
+
+def _alt_text(d: dict, heading: str, page_title: str, n: int) -> str:
+    return d.get("fig-alt") or d.get("fig-cap") or f"Figure {n} of “{page_title}”" + (f", section “{heading}”" if heading else "")
+
+
+def _to_html_output(o, tag: str):
+    o["output_type"] = "display_data"; o.pop("execution_count", None)
+    o["data"] = {"text/html": tag}; o["metadata"] = {}
+
+
+def anchors_for(names) -> dict:
+    "Entry anchors of one page: the name in lower case (nbdev's), the exact name where two differ only in case."
+    low = {}
+    for n in names: low.setdefault(n.lower(), []).append(n)
+    return {n: (n if len(low[n.lower()]) > 1 and n != n.lower() else n.lower()) for n in names}
+
+
+def _sanitize(nb, page, page_title, syms, rel_root, entries=None, anchors=None):
+    """Make an nbdev-processed notebook plain Jupyter: title header, hidden inputs, no Quarto-only syntax,
+    `show_doc` blocks as API entries, figures with alt text, widget views replaced by their static output."""
+    imports, heading, nfig = _imports(nb), "", 0
     for i, c in enumerate(nb.cells):
         if c.cell_type == "raw" and (fm := _front_matter(c.source)):
             c.cell_type = "markdown"
             c.source = f"# {fm.get('title', '')}\n\n" + (f"> {fm['description']}" if fm.get("description") else "")
+        if c.cell_type == "markdown":
+            c.source = re.sub(r"<!-- WARNING: THIS FILE WAS AUTOGENERATED!.*?-->", "", c.source)
+            if entries is None: c.source = syms.linkify(c.source, page, imports)
+            h = re.findall(r"^#{1,3}\s+(.+)$", c.source, re.M)
+            if h: heading = h[-1].strip()
         if c.cell_type == "code":
             d = directives(c.source)
             if d.get("echo", "").lower() == "false" or "hide_input" in d:
                 c.setdefault("metadata", {}).setdefault("tags", []).append("remove_input")
             c.source = "\n".join(l for l in c.source.splitlines() if not re.match(r"\s*#\s*\|", l))
-            for o in c.get("outputs", []):
-                md = o.get("data", {}).get("text/markdown")
-                if md: o["data"]["text/markdown"] = re.sub(r"\{target=.*?\}", "", md if isinstance(md, str) else "".join(md))
+            outs, keep = c.get("outputs", []), []
+            widget = any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outs)
+            for o in outs:
+                data = o.get("data", {})
+                md = data.get("text/markdown")
+                if md is not None:
+                    md = md if isinstance(md, str) else "".join(md)
+                    e = _api_entry(md, page, syms, imports, rel_root, anchors)
+                    if e:
+                        if entries is not None: entries.append(e[:2])
+                        else: _to_html_output(o, e[2])
+                        keep.append(o); continue
+                    data["text/markdown"] = re.sub(r"\{target=[^}]*\}", "", md)
+                png = data.get("image/png")
+                if png:
+                    nfig += 1
+                    png = png if isinstance(png, str) else "".join(png)
+                    alt = html.escape(_alt_text(d, heading, page_title, nfig), quote=True)
+                    _to_html_output(o, f'<img class="figure" alt="{alt}" src="data:image/png;base64,{png.strip()}">')
+                if "application/vnd.jupyter.widget-view+json" in data:
+                    # no widget state is saved: the static site shows the cell's other outputs (its figure)
+                    data.pop("application/vnd.jupyter.widget-view+json")
+                    if not any("image/png" in q.get("data", {}) or "text/html" in q.get("data", {})
+                               for q in outs if q is not o):
+                        _to_html_output(o, '<p class="widget-note">An interactive widget: run the notebook in '
+                                           'JupyterLab (<code>make lab</code>) to use it.</p>')
+                    else: continue
+                keep.append(o)
+            c.outputs = keep
         c.setdefault("id", f"cell-{i}")
         c.pop("has_sd", None)
         c.get("metadata", {}).pop("execution", None)
@@ -115,55 +330,168 @@ def _sanitize(nb: dict):
     return nb
 
 
+def _index_table(pages, results) -> str:
+    "Markdown-free HTML table of every notebook: link, summary, key result (when the notebook was executed)."
+    rows = []
+    for stem, (t, s) in pages.items():
+        if stem == "index": continue
+        kr = results.get(stem)
+        cell = ""
+        if kr and kr[0] == "image":
+            cell = (f'<img class="key-result" alt="{html.escape(kr[2] or "Key result of " + t, quote=True)}" '
+                    f'src="data:image/png;base64,{kr[1].strip()}">')
+        elif kr: cell = f'<pre class="key-result">{html.escape(kr[1])}</pre>'
+        if kr and kr[2]: cell += f'<div class="key-caption">{html.escape(kr[2])}</div>'
+        rows.append(f'<tr><td><a href="{stem}.html">{html.escape(stem.split("_", 1)[0])} {html.escape(t)}</a></td>'
+                    f'<td>{html.escape(s)}</td>' + (f'<td>{cell}</td>' if results else "") + "</tr>")
+    head = "<tr><th>notebook</th><th>what it builds</th>" + ("<th>key result</th>" if results else "") + "</tr>"
+    return f'<table id="notebook-table" class="notebook-table"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+INDEX_MARK = "<!-- notebook-table -->"
+
 CSS = """
 <style>
- body { margin-left: 17rem !important; }
- nav.site-sidebar { position: fixed; top: 0; left: 0; bottom: 0; width: 15rem; overflow-y: auto;
-   padding: 1.2rem 1rem; background: #f6f7f9; border-right: 1px solid #dde; font-family: sans-serif; font-size: 0.92rem; }
- nav.site-sidebar h2 { font-size: 1.05rem; margin: 0 0 0.8rem 0; }
- nav.site-sidebar a { display: block; padding: 0.25rem 0.4rem; color: #234; text-decoration: none; border-radius: 4px; }
+ body { margin: 0 16rem 0 16rem !important; max-width: 62rem; }
+ nav.site-sidebar { position: fixed; top: 0; left: 0; bottom: 0; width: 14rem; overflow-y: auto; padding: 1rem;
+   background: #f6f7f9; border-right: 1px solid #dde; font-family: sans-serif; font-size: 0.9rem; z-index: 10; }
+ nav.site-sidebar h2 { font-size: 1.05rem; margin: 0 0 0.6rem 0; } nav.site-sidebar h2 a { padding: 0; }
+ nav.site-sidebar a { display: block; padding: 0.22rem 0.4rem; color: #234; text-decoration: none; border-radius: 4px; }
  nav.site-sidebar a.active { background: #dbe6f5; font-weight: 600; }
+ #site-search { width: 100%; box-sizing: border-box; padding: 0.3rem; margin-bottom: 0.4rem; }
+ #search-results a { font-size: 0.85rem; } #search-results small { color: #667; }
+ nav.site-toc { position: fixed; top: 0; right: 0; bottom: 0; width: 14rem; overflow-y: auto; padding: 1rem;
+   border-left: 1px solid #dde; font-family: sans-serif; font-size: 0.82rem; background: #fff; z-index: 10; }
+ nav.site-toc h2 { font-size: 0.95rem; margin: 0 0 0.5rem 0; }
+ nav.site-toc a { display: block; color: #345; text-decoration: none; padding: 0.12rem 0; }
+ nav.site-toc a.toc-3, nav.site-toc a.toc-api { padding-left: 0.9rem; } nav.site-toc a.toc-api { font-family: monospace; }
+ section.api { border: 1px solid #cfd8e3; border-left: 4px solid #3b6db3; border-radius: 6px; background: #f8fafd;
+   margin: 1.2rem 0; padding: 0.6rem 0.9rem; }
+ section.api-method { border-left-color: #7a93b8; margin-left: 1.5rem; }
+ .api-head { display: flex; justify-content: space-between; align-items: baseline; }
+ .api-name { font-size: 1.15rem; font-weight: 700; color: #1d3d6b; background: none; }
+ .api-source { font-size: 0.8rem; } pre.api-sig { background: #eef2f8; padding: 0.4rem 0.6rem; white-space: pre-wrap; }
+ table.notebook-table td { vertical-align: top; } img.key-result { max-width: 22rem; }
+ pre.key-result { font-size: 0.8rem; white-space: pre-wrap; max-width: 22rem; }
+ a code { color: #1a5fb4; text-decoration: underline dotted; }
+ .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
 </style>
 """
 
+SEARCH_JS = """
+(function () {
+  var box = document.getElementById('site-search'), res = document.getElementById('search-results');
+  if (!box || !res || !window.SITE_INDEX) return;
+  box.addEventListener('input', function () {
+    var q = box.value.trim().toLowerCase(); res.innerHTML = '';
+    if (!q) return;
+    var hits = window.SITE_INDEX.filter(function (e) { return e.t.toLowerCase().indexOf(q) >= 0; }).slice(0, 20);
+    hits.forEach(function (e) {
+      var a = document.createElement('a'); a.href = e.u; a.textContent = e.t;
+      var s = document.createElement('small'); s.textContent = ' ' + e.p; a.appendChild(s); res.appendChild(a);
+    });
+    if (!hits.length) res.textContent = 'no match';
+  });
+})();
+"""
+
+
+def _postprocess(body: str, stem: str, order, titles, toc_title="On this page") -> str:
+    "Sidebar, search box, table of contents; no remote scripts (the site works offline)."
+    from bs4 import BeautifulSoup
+    soup = BeautifulSoup(body, "html.parser")
+    for s in soup.find_all(["script", "link"]):
+        u = s.get("src") or (s.get("href") if s.name == "link" else None)
+        if u and urlparse(u).scheme in ("http", "https"): s.decompose()
+    for s in soup.find_all("script", attrs={"type": "text/x-mathjax-config"}): s.decompose()
+    for a in soup.find_all("a", attrs={"target": "_blank"}): del a["target"]
+    toc = []
+    for h in soup.select("h2[id], h3[id], section.api[id]"):
+        if h.name == "section":
+            if "api-method" in h.get("class", []): continue
+            toc.append(("api", h["id"], h.select_one(".api-name").get_text()))
+        else: toc.append((h.name[1], h["id"], h.get_text().replace("¶", "").strip()))
+    links = "".join(f'<a href="{q}.html" class="{"active" if q == stem else ""}">{html.escape(titles[q])}</a>'
+                    for q in order)
+    nav = BeautifulSoup(
+        f'<nav class="site-sidebar"><h2><a href="index.html">{html.escape(titles.get("index", LIB))}</a></h2>'
+        f'<input id="site-search" type="search" placeholder="Search pages and helpers" aria-label="Search">'
+        f'<div id="search-results"></div>{links}</nav>', "html.parser")
+    tocs = "".join(f'<a class="toc-{lvl}" href="#{html.escape(i, quote=True)}">{html.escape(t)}</a>' for lvl, i, t in toc)
+    tocn = BeautifulSoup(f'<nav class="site-toc" aria-label="Table of contents"><h2>{toc_title}</h2>{tocs}</nav>',
+                         "html.parser")
+    soup.body.insert(0, tocn); soup.body.insert(0, nav)
+    soup.head.append(BeautifulSoup(CSS, "html.parser"))
+    for src in ("search-index.js", "search.js"):
+        t = soup.new_tag("script", src=src); soup.body.append(t)
+    return str(soup)
+
+
+def _no_nbdev_links():
+    "nbdev's `add_links` links to settings.ini's doc_host and page names we do not use: we link ourselves."
+    from nbdev.processors import FilterDefaults
+    base = FilterDefaults.base_procs
+    if getattr(base, "_patched", False): return
+    def procs(self): return [p for p in base(self) if p.__name__ != "add_links"]
+    procs._patched = True
+    FilterDefaults.base_procs = procs
+
 
 def render_offline(src: Path, out: Path):
-    "nbdev processing + nbconvert HTML with a sidebar; returns the rendered pages."
+    "nbdev processing + nbconvert HTML pages + site chrome; returns the rendered pages [(path, title, errors)]."
     import nbformat
     from nbconvert import HTMLExporter
+    from traitlets.config import Config
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
     from nbdev.serve import proc_nbs
+    _no_nbdev_links()
     proc = proc_nbs(path=str(src), n_workers=0, force=True)   # -> _proc/, as Quarto would get it
-    pages = [p for p in notebooks(proc)]
+    pages = notebooks(proc)
     if not pages: sys.exit(f"no notebooks processed from {src}")
-    docs = {}
-    for p in pages:
-        nb = nbformat.reads(p.read_text(), as_version=4)     # joins list-valued sources into strings
-        docs[p] = (title(nb, p.stem), _sanitize(nb))
-    order = sorted(pages, key=lambda p: (p.stem != "index", p.stem))
+    order = sorted((p.stem for p in pages), key=lambda s: (s != "index", s))
+    raw = {p.stem: json.loads(p.read_text()) for p in notebooks(src)}
+    info = {s: (title(raw.get(s) or json.loads((proc / f"{s}.ipynb").read_text()), s), summary(raw.get(s, {"cells": []})))
+            for s in order}
+    nbs = {p.stem: nbformat.reads(p.read_text(), as_version=4) for p in pages}
+    rel_root = os.path.relpath(ROOT, out)
+    # pass 1: every API entry of every page -> the symbol table
+    syms, anchors = Symbols(), {}
+    for s in order:
+        entries = []
+        _sanitize(nbformat.from_dict(json.loads(json.dumps(nbs[s]))), s, info[s][0], syms, rel_root, entries)
+        mods = exported_names(raw.get(s, nbs[s]))
+        anchors[s] = anchors_for([name for _, name in entries])
+        for _, name in entries:
+            syms.add(name, s, anchors[s][name], mods.get(name.split(".")[0], s.split("_", 1)[-1]))
+    results = {s: kr for s in order if (kr := key_result(raw.get(s, {"cells": []})))}
     out.mkdir(parents=True, exist_ok=True)
-    from traitlets.config import Config
-    exporter = HTMLExporter(template_name="lab",
+    exporter = HTMLExporter(template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True,
                             config=Config({"TagRemovePreprocessor": {"enabled": True, "remove_input_tags": ["remove_input"]}}))
+    titles = {s: info[s][0] for s in order}
     written = []
-    for p in order:
-        t, nb = docs[p]
+    for s in order:
+        nb = _sanitize(nbs[s], s, info[s][0], syms, rel_root, anchors=anchors[s])
+        if s == "index":
+            table = _index_table({q: info[q] for q in order}, results)
+            marked = [c for c in nb.cells if c.cell_type == "markdown" and INDEX_MARK in c.source]
+            if marked: marked[0].source = marked[0].source.replace(INDEX_MARK, table)
+            else: nb.cells.append(nbformat.v4.new_markdown_cell("## Notebooks\n\n" + table))
         nbformat.validate(nb)
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": t}})
-        links = "".join(f'<a href="{q.stem}.html" class="{"active" if q == p else ""}">{html.escape(docs[q][0])}</a>'
-                        for q in order)
-        nav = f'<nav class="site-sidebar"><h2>interp-nbs</h2>{links}</nav>'
-        body = body.replace("</head>", CSS + "</head>", 1)
-        body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + nav, body, count=1)
-        dest = out / f"{p.stem}.html"
-        dest.write_text(body)
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": info[s][0]}})
+        dest = out / f"{s}.html"
+        dest.write_text(_postprocess(body, s, order, titles))
         errors = sum(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
-        written.append((dest, t, errors))
+        written.append((dest, info[s][0], errors))
+    index = [{"t": titles[s], "u": f"{s}.html", "p": "page"} for s in order]
+    for name, c in sorted(syms.by_name.items()):
+        for pg, a, m in c: index.append({"t": name, "u": f"{pg}.html#{a}", "p": f"{m} · {pg}"})
+    (out / "search-index.js").write_text("window.SITE_INDEX = " + json.dumps(index) + ";\n")
+    (out / "search.js").write_text(SEARCH_JS)
     return written
 
 
-def check(pages):
+def check_pages(pages):
     "Every page exists, carries its title and sidebar, and shows no error output."
     bad = []
     for dest, t, errors in pages:
@@ -175,6 +503,166 @@ def check(pages):
     print(f"rendered {len(pages)} pages: " + ", ".join(d.name for d, *_ in pages))
 
 
+check = check_pages   # the name earlier tests use
+
+
+# ------------------------------------------------------------------------------------------------ the site check
+def _settings_hosts(root: Path = ROOT):
+    "Hosts settings.ini declares for the project (doc_host, git_url): links there are the project's own."
+    from configparser import ConfigParser
+    cp = ConfigParser(delimiters=["="]); cp.read(root / "settings.ini")
+    cfg = cp["DEFAULT"] if cp.has_section("DEFAULT") or cp.defaults() else {}
+    return [u.rstrip("/") for u in (cfg.get("doc_host", ""), cfg.get("git_url", "")) if u.strip()], cfg.get("repo", "interp-nbs")
+
+
+def invented(url: str, declared, repo: str) -> bool:
+    "A URL naming this project on a host settings.ini does not declare (its site or repository made up)."
+    p = urlparse(url)
+    if p.scheme not in ("http", "https"): return False
+    if any(url.startswith(d) for d in declared): return False
+    names = {repo.lower(), repo.lower().replace("-", "_"), LIB}
+    return any(n in p.netloc.lower() for n in names) or (p.path.strip("/").split("/")[0].lower() in names)
+
+
+def site_problems(out: Path, expected_pages: dict, exported: dict, declared=(), repo="interp-nbs"):
+    """Everything wrong with the rendered site in `out`, as readable lines:
+    `expected_pages` {stem: title} (each has a page and a link on the index), `exported` {name: stem} (each
+    has an API entry `id=name.lower()` on that page). Local links and anchors must resolve, no link may
+    point to an invented host, no page may show an input/output prompt or load a remote script."""
+    from bs4 import BeautifulSoup
+    out = Path(out)
+    probs, soups, nlinks = [], {}, 0
+    for p in sorted(out.glob("*.html")): soups[p.name] = BeautifulSoup(p.read_text(), "html.parser")
+    ids = {n: {t.get("id") for t in s.find_all(id=True)} | {t.get("name") for t in s.find_all("a", attrs={"name": True})}
+           for n, s in soups.items()}
+    for stem, t in expected_pages.items():
+        if f"{stem}.html" not in soups: probs.append(f"{stem}.html: page missing (notebook {stem}.ipynb, “{t}”)")
+    for n, s in soups.items():
+        for tag, attr in (("a", "href"), ("img", "src"), ("script", "src"), ("link", "href"), ("iframe", "src")):
+            for e in s.find_all(tag):
+                u = e.get(attr)
+                if not u or u.startswith(("data:", "mailto:", "javascript:")): continue
+                nlinks += 1
+                pu = urlparse(u)
+                if pu.scheme in ("http", "https"):
+                    if invented(u, declared, repo): probs.append(f"{n}: link to an invented host: {u}")
+                    elif tag in ("script", "link", "img", "iframe"): probs.append(f"{n}: loads a remote resource (offline site): {u}")
+                    continue
+                if pu.scheme: continue
+                target = n if not pu.path else os.path.normpath(os.path.join(os.path.dirname(n) or ".", unquote(pu.path)))
+                tp = (out / target)
+                if not tp.exists(): probs.append(f"{n}: broken link {u} (no file {target})"); continue
+                if pu.fragment and tp.suffix == ".html":
+                    tid = ids.get(target) if target in ids else None
+                    if tid is None:
+                        tid = {t.get("id") for t in BeautifulSoup(tp.read_text(), "html.parser").find_all(id=True)}
+                    if pu.fragment not in tid and unquote(pu.fragment) not in tid: probs.append(f"{n}: broken anchor {u} (no id “{unquote(pu.fragment)}” in {target})")
+        for e in s.select(".jp-InputPrompt, .jp-OutputPrompt"):
+            if e.get_text().strip(): probs.append(f"{n}: input/output prompt shown: {e.get_text().strip()!r}"); break
+        else:
+            text = s.body.get_text(" ") if s.body else ""
+            m = re.search(r"(?<!\w)(In|Out)\s?\[\s*\d*\s*\]:", text)
+            if m: probs.append(f"{n}: input/output prompt shown: {m.group(0)!r}")
+    for name, stem in sorted(exported.items()):
+        page = f"{stem}.html"
+        if page not in soups: continue
+        e = soups[page].find(id=name.lower()) or soups[page].find(id=name)
+        if e is None or "api" not in (e.get("class") or []):
+            probs.append(f"{page}: no API entry for exported name `{name}` (expected id “{name.lower()}”)")
+    for n, s in soups.items():
+        seen = {}
+        for t in s.find_all(id=True): seen[t["id"]] = seen.get(t["id"], 0) + 1
+        dup = sorted(i for i, k in seen.items() if k > 1)
+        if dup: probs.append(f"{n}: duplicate id(s) {', '.join(dup[:8])} (anchors must be unique)")
+    if "index.html" in soups:
+        idx = soups["index.html"]
+        for nav in idx.select("nav"): nav.extract()
+        linked = {urlparse(a.get("href", "")).path for a in idx.find_all("a")}
+        for stem, t in expected_pages.items():
+            if stem != "index" and f"{stem}.html" not in linked:
+                probs.append(f"index.html: notebook {stem} (“{t}”) not listed on the home page")
+    elif expected_pages: probs.append("index.html: page missing")
+    return probs, nlinks
+
+
+CHROMIUM_FLAGS = ["--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--allow-file-access-from-files",
+                  "--enable-logging=stderr", "--v=0"]
+
+
+def chromium():
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def browser_problems(out: Path, exe: str, timeout=60):
+    """Load every page in one headless chromium (a harness page with one iframe per page): a console error
+    on a page, or a page that renders no text, is a problem."""
+    out = Path(out).resolve()
+    pages = sorted(p.name for p in out.glob("*.html") if not p.name.startswith("_"))
+    harness = out / "_browser_check.html"
+    harness.write_text("""<!doctype html><html><body><pre id="report">pending</pre><script>
+var pages = %s, done = 0, rep = {};
+function finish() { document.getElementById('report').textContent = JSON.stringify(rep); }
+pages.forEach(function (p) {
+  var f = document.createElement('iframe'); f.style.width = '1200px'; f.style.height = '800px';
+  f.onload = function () {
+    var n = 0; try { var b = f.contentDocument.body; n = b ? b.innerText.trim().length : 0; } catch (e) { n = -1; }
+    rep[p] = n; if (++done == pages.length) finish();
+  };
+  f.src = p; document.body.appendChild(f);
+});
+</script></body></html>""" % json.dumps(pages))
+    root = os.geteuid() == 0 if hasattr(os, "geteuid") else False
+    with tempfile.TemporaryDirectory() as prof:
+        cmd = [exe, *CHROMIUM_FLAGS, *(["--no-sandbox"] if root else []), f"--user-data-dir={prof}",
+               "--virtual-time-budget=5000", "--dump-dom", harness.as_uri()]
+        try: r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        finally: harness.unlink(missing_ok=True)
+    probs = []
+    m = re.search(r'<pre id="report">(.*?)</pre>', r.stdout, re.S)
+    rep = json.loads(html.unescape(m.group(1))) if m and m.group(1).startswith("{") else None
+    if rep is None: return [f"chromium did not load the pages (exit {r.returncode}): {r.stderr[-600:]}"]
+    for p in pages:
+        n = rep.get(p)
+        if n is None: probs.append(f"{p}: did not finish loading in the browser")
+        elif n == 0: probs.append(f"{p}: renders empty in the browser")
+    for line in r.stderr.splitlines():
+        cm = re.search(r"CONSOLE[^\]]*\]\s*(.*)", line)
+        if not cm: continue
+        msg = cm.group(1)
+        src = re.search(r"source:\s*(\S+)", msg)
+        page = Path(unquote(urlparse(src.group(1)).path)).name if src else "?"
+        if re.search(r"error|uncaught|failed", msg, re.I) or ":ERROR:" in line:
+            probs.append(f"{page}: console error in the browser: {msg[:300]}")
+    return probs
+
+
+def expected_from(src: Path):
+    "What the site must contain, from the notebooks themselves: pages {stem: title}, entries {name: stem}."
+    pages, exported = {}, {}
+    for p in notebooks(src):
+        nb = json.loads(p.read_text())
+        pages[p.stem] = title(nb, p.stem)
+        for name in exported_names(nb): exported.setdefault(name, p.stem)
+    return pages, exported
+
+
+def check_site(src: Path, out: Path, browser=True):
+    t0 = time.time()
+    pages, exported = expected_from(src)
+    missing = [f"{n} (in _modidx.py, module {', '.join(ms)})" for n, ms in modidx_names().items() if n not in exported
+               and any(ms)]
+    declared, repo = _settings_hosts()
+    probs, nlinks = site_problems(out, pages, exported, declared, repo)
+    if missing: print("note: names in _modidx.py that no notebook exports now (stale index?): " + ", ".join(missing))
+    exe = chromium() if browser else None
+    if browser and exe: probs += browser_problems(out, exe)
+    elif browser: print("SKIPPED: no chromium")
+    print(f"site check: {len(pages)} pages, {nlinks} links, {len(exported)} exported names, "
+          f"{len(probs)} problem(s), {time.time() - t0:.1f} s")
+    if probs: sys.exit("site problems:\n  " + "\n  ".join(probs))
+
+
 def render(src: Path, out: Path):
     if shutil.which("quarto"):
         # the real docs path: nbdev + Quarto, into settings.ini's doc_path
@@ -184,14 +672,17 @@ def render(src: Path, out: Path):
             shutil.rmtree(out, ignore_errors=True); shutil.copytree(built, out)
         print(f"rendered with Quarto into {out}")
         return
-    check(render_offline(src.resolve(), out.resolve()))
+    check_pages(render_offline(src.resolve(), out.resolve()))
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["execute", "render"])
+    ap.add_argument("action", choices=["execute", "render", "check"])
     ap.add_argument("--src", default="nbs", type=Path)
     ap.add_argument("--out", default="_docs", type=Path)
     ap.add_argument("--only", help="execute only this notebook (file name)")
+    ap.add_argument("--no-browser", action="store_true", help="check without loading the pages in chromium")
     a = ap.parse_args()
-    execute(a.src, a.out, a.only) if a.action == "execute" else render(a.src, a.out)
+    if a.action == "execute": execute(a.src, a.out, a.only)
+    elif a.action == "render": render(a.src, a.out)
+    else: check_site(a.src.resolve(), a.out.resolve(), browser=not a.no_browser)

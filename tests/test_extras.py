@@ -1,0 +1,130 @@
+"""The wheel's metadata covers every import: each module's imports (read with `ast`, also those inside
+functions) must be satisfied by settings.ini's `requirements` or by the extras `module_extras` gives the
+module, following the package's own imports (a module importing `interp_nbs.icl_tasks` needs `[icl]` too).
+A failure names the module, the import, its line and the settings.ini line to add."""
+import ast, re, shlex, sys
+from configparser import ConfigParser
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LIB = "interp_nbs"
+# import name -> distribution, where they differ and the package may not be installed here
+KNOWN = {"yaml": "pyyaml", "tuned_lens": "tuned-lens", "sklearn": "scikit-learn", "PIL": "pillow", "lm_eval": "lm-eval",
+         "google": "protobuf", "huggingface_hub": "huggingface-hub"}
+
+
+def norm(dist: str) -> str:
+    "A requirement or distribution name normalised (PEP 503): `lm_eval>=0.4` -> `lm-eval`."
+    return re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[; ]", dist.strip(), 1)[0]).lower()
+
+
+def config(root=ROOT):
+    cp = ConfigParser(delimiters=["="]); cp.read(root / "settings.ini")
+    cfg = cp["DEFAULT"]
+    extras = {k[len("extra_"):]: {norm(r) for r in shlex.split(v)} for k, v in cfg.items() if k.startswith("extra_")}
+    mod_extras = {}
+    for item in cfg.get("module_extras", "").split():
+        mod, _, names = item.partition(":")
+        mod_extras[mod] = [n for n in names.split(",") if n]
+    return ({norm(r) for r in shlex.split(cfg.get("requirements", ""))}, extras, mod_extras,
+            set(cfg.get("separate_env_imports", "").split()))
+
+
+def imports(path: Path):
+    "{top-level name: first line} of third-party and package imports of a module, anywhere in it."
+    out = {}
+    for n in ast.walk(ast.parse(path.read_text())):
+        if isinstance(n, ast.Import): names = [a.name for a in n.names]
+        elif isinstance(n, ast.ImportFrom):
+            if n.level: names = [f"{LIB}.{n.module or ''}".rstrip(".")] if n.module else [f"{LIB}.{a.name}" for a in n.names]
+            else: names = [n.module]
+        else: continue
+        for name in names:
+            top = name.split(".")[0]
+            key = name if top == LIB else top
+            if top == LIB and name == LIB:
+                if isinstance(n, ast.ImportFrom):                                 # from interp_nbs import zoo
+                    for a in n.names: out.setdefault(f"{LIB}.{a.name}", n.lineno)
+                continue                                                          # import interp_nbs
+            if top in sys.stdlib_module_names or top == "__future__": continue
+            out.setdefault(key, n.lineno)
+    return out
+
+
+def dists_of(top: str, table=None) -> set:
+    "Distributions that provide import name `top` (installed metadata, else the KNOWN table, else the name)."
+    table = metadata.packages_distributions() if table is None else table
+    found = {norm(d) for d in table.get(top, [])}
+    return found or {norm(KNOWN.get(top, top))}
+
+
+def uncovered(lib: Path = ROOT / LIB, root: Path = ROOT):
+    "Lines naming each import no requirement covers, with the fix."
+    core, extras, mod_extras, separate = config(root)
+    table = metadata.packages_distributions()
+    mods = {p.stem: imports(p) for p in sorted(lib.glob("*.py")) if p.stem != "_modidx"}
+    bad = []
+    for mod in mods:
+        for ex in mod_extras.get(mod, []):
+            if ex not in extras: bad.append(f"settings.ini: module_extras gives {mod} the extra [{ex}], which no `extra_{ex}` defines")
+        allowed = core | set().union(*[extras.get(e, set()) for e in mod_extras.get(mod, [])])
+        seen, todo = {mod}, [(mod, [])]
+        while todo:                                              # the module and the package modules it imports
+            m, chain = todo.pop()
+            for name, line in mods.get(m, {}).items():
+                if name.startswith(LIB + "."):
+                    sub = name.split(".")[1]
+                    if sub in mods and sub not in seen: seen.add(sub); todo.append((sub, chain + [f"{m}.py:{line} imports {sub}"]))
+                    continue
+                if name in separate: continue
+                if dists_of(name, table) & allowed: continue
+                via = f" (via {' -> '.join(chain)})" if chain else ""
+                need = sorted(e for e, reqs in extras.items() if dists_of(name, table) & reqs)
+                fix = (f"add `{mod}:{','.join(need)}` to module_extras" if need else
+                       f"add it to an extra (`extra_{mod} = {norm(KNOWN.get(name, name))}`) and `{mod}:{mod}` to module_extras")
+                bad.append(f"{LIB}/{m}.py:{line} imports `{name}`{via}, which neither `requirements` nor the extras of "
+                           f"{mod} ({', '.join(mod_extras.get(mod, [])) or 'none'}) cover: in settings.ini, {fix}")
+    return bad
+
+
+def test_every_import_is_covered_by_its_extra():
+    bad = uncovered()
+    assert not bad, "imports not declared in the wheel's metadata:\n  " + "\n  ".join(bad)
+
+
+def test_check_names_an_uncovered_import(tmp_path):
+    "The check can fail: a module importing an undeclared package is named with its line and the fix."
+    lib = tmp_path / LIB; lib.mkdir()
+    (tmp_path / "settings.ini").write_text("[DEFAULT]\nrequirements = torch numpy\nextra_icl = lm_eval datasets\n"
+                                           "module_extras = icl:icl\nseparate_env_imports = petals\n")
+    (lib / "core.py").write_text("import torch\nimport numpy as np\n")
+    (lib / "icl.py").write_text("import torch\ndef f():\n    import lm_eval\n    from datasets import load_dataset\n")
+    (lib / "swarm.py").write_text("import petals\nfrom .icl import f\n")            # needs [icl] through icl.py
+    (lib / "das.py").write_text("import torch\nimport datasets\n")                # no extra for das
+    bad = uncovered(lib, tmp_path)
+    assert len(bad) == 3, bad
+    assert any(b.startswith(f"{LIB}/das.py:2 imports `datasets`") and "module_extras" in b for b in bad), bad
+    assert any("via swarm.py:2 imports icl" in b and "`lm_eval`" in b and "`swarm:icl`" in b for b in bad), bad
+    (tmp_path / "settings.ini").write_text("[DEFAULT]\nrequirements = torch numpy\nextra_icl = lm_eval datasets\n"
+                                           "module_extras = icl:icl swarm:icl das:icl\nseparate_env_imports = petals\n")
+    assert uncovered(lib, tmp_path) == []
+
+
+def test_setup_declares_the_extras():
+    "setup.py turns every `extra_*` into an extra, `[all]` their union; torch is not capped."
+    import subprocess, tempfile, shutil
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        for f in ("setup.py", "settings.ini", "README.md", "pyproject.toml"): shutil.copy(ROOT / f, d / f)
+        (d / LIB).mkdir(); (d / LIB / "__init__.py").write_text("")
+        r = subprocess.run([sys.executable, "setup.py", "-q", "egg_info"], cwd=d, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-2000:]
+        req = (d / f"{LIB}.egg-info" / "requires.txt").read_text()
+    _, extras, _, _ = config()
+    sections = dict(re.findall(r"\[(\w+)\]\n(.*?)(?=\n\[|\Z)", req, re.S))
+    for e, reqs in extras.items():
+        assert {norm(r) for r in sections[e].split()} == reqs, e
+    assert {norm(r) for r in sections["all"].split()} == set().union(*extras.values())
+    torch_req = next(l for l in req.splitlines() if norm(l) == "torch")
+    assert "<" not in torch_req, torch_req
