@@ -12,8 +12,8 @@ Prints medians (rank 0) and the ratio hooked/plain (target <= 1.3).
 import argparse, statistics, time
 import torch
 from interp_nbs.zoo import make_model, world_tokenizer, corpus, encode_rows
-from interp_nbs.hooks import layout
-from interp_nbs.distributed import launch, tensor_parallel, capture
+from interp_nbs.hooks import layout, capture
+from interp_nbs.distributed import launch, tensor_parallel
 
 
 def timed(f):

@@ -1,4 +1,4 @@
-"""Distributed hooks on 2 local gloo ranks, checked against the single-process model and the core hooks.
+"""Distributed hooks on 2 local gloo ranks, checked against the single-process model with the same hook API.
 
 The notebook `07_distributed` runs the same checks on OPT; these use the Llama architecture (rotary
 positions, grouped projections, a gate in the FFN), so both families are covered.
@@ -10,11 +10,11 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.distributed.tensor import DTensor
 
-from interp_nbs import hooks
-from interp_nbs.hooks import hook_count, layout, module
+from interp_nbs.hooks import (hook_count, layout, module, main_tensor, capture, edit, ablate_heads, edit_heads,
+                              edit_grads)
+from interp_nbs.placement import placement, unwrap
 from interp_nbs.zoo import make_model, world_tokenizer, corpus, encode_rows
-from interp_nbs.distributed import (launch, RankError, tensor_parallel, shard, Stages, local_rows, sharding,
-                                    capture, edit, ablate_heads, edit_heads, edit_grads)
+from interp_nbs.distributed import launch, RankError, local_rows, split, backward
 
 TOK = world_tokenizer()
 MODEL = make_model("llama", TOK, seed=3)       # built before forking: the ranks inherit it
@@ -26,10 +26,6 @@ STEER = torch.randn(MODEL.config.hidden_size)
 TOL = 1e-5
 
 
-def split(kind, m):
-    return tensor_parallel(m) if kind == "tp" else shard(m) if kind == "fsdp" else Stages(m)
-
-
 def batch(kind): return local_rows(IDS) if kind == "fsdp" else IDS
 
 
@@ -38,9 +34,7 @@ def loss_of(logits, x): return F.cross_entropy(logits[:, :-1].flatten(0, 1), x[:
 
 def forward_backward(m, x):
     out = m(x)
-    loss = None if out is None else loss_of(out.logits, x)
-    if isinstance(m, Stages): m.backward(loss)
-    else: loss.backward()
+    backward(m, None if out is None else loss_of(out.logits, x))
 
 
 def steer(x): return x + STEER
@@ -50,7 +44,7 @@ def swap_heads(z): return z.flip(2)           # per-head edit that mixes heads h
 
 
 def hooked(kind):
-    m = split(kind, MODEL)
+    m = split(MODEL, kind)
     x = batch(kind)
     runs = {"steer": 0}
     def counted(t): runs["steer"] += 1; return steer(t)
@@ -67,11 +61,11 @@ def hooked(kind):
 @pytest.fixture(scope="module")
 def reference():
     m = MODEL
-    with hooks.capture(m, NAMES, input=True, grad=True) as t: forward_backward(m, IDS)
-    with hooks.edit(m, {LAY.blocks[0]: steer}), hooks.capture(m, [LAY.blocks[1], LAY.unembed], grad=True) as e:
+    with capture(m, NAMES, input=True, grad=True) as t: forward_backward(m, IDS)
+    with edit(m, {LAY.blocks[0]: steer}), capture(m, [LAY.blocks[1], LAY.unembed], grad=True) as e:
         forward_backward(m, IDS)
-    with hooks.edit_heads(m, {1: swap_heads}), torch.no_grad(): swapped = m(IDS).logits
-    with hooks.ablate_heads(m, {0: [0, 3]}), torch.no_grad(): ablated = m(IDS).logits
+    with edit_heads(m, {1: swap_heads}), torch.no_grad(): swapped = m(IDS).logits
+    with ablate_heads(m, {0: [0, 3]}), torch.no_grad(): ablated = m(IDS).logits
     m.zero_grad(set_to_none=True)
     return t, e, swapped, ablated
 
@@ -111,8 +105,8 @@ def weights(m):
             for n, p in m.named_parameters() if p.device.type != "meta"}
 
 
-def unwrap(kind):
-    m = split(kind, MODEL); hf = sharding(m).model
+def unwrapped(kind):
+    m = split(MODEL, kind); hf = unwrap(m)
     x = batch(kind)
     before, others = weights(hf), hook_count(hf, everyone=True)
     with torch.no_grad(): out0 = m(x)
@@ -130,7 +124,7 @@ def unwrap(kind):
 
 @pytest.mark.parametrize("kind", ["tp", "fsdp", "pipe"])
 def test_unwrap_leaves_no_hook_same_weights_same_outputs(kind):
-    for ours, extra, same_w, same_out, msg in launch(unwrap, kind):
+    for ours, extra, same_w, same_out, msg in launch(unwrapped, kind):
         assert (ours, extra, same_w, same_out) == (0, 0, True, True)
         assert f"closest: {LAY.blocks[0]}.mlp" in msg
 
@@ -141,7 +135,7 @@ def _raise_on_rank_1(x):
 
 
 def faulty():
-    m = split("tp", MODEL)
+    m = split(MODEL, "tp")
     with edit(m, {LAY.blocks[0]: _raise_on_rank_1}): m(IDS)
 
 
@@ -172,7 +166,7 @@ def unequal():
     "Data parallel with DDP: rank 0 runs the final norm once more inside `capture`."
     from torch.nn.parallel import DistributedDataParallel as DDP
     m = DDP(MODEL)
-    assert sharding(m).kind == "dp"
+    assert placement(m).kind == "dp"
     with capture(m, LAY.final_norm) as t:
         with torch.no_grad():
             m(local_rows(IDS))
@@ -207,8 +201,9 @@ def test_launch_with_spawn_runs_importable_functions():
 TORCHRUN_SCRIPT = '''
 import sys, torch, torch.distributed as dist, torch.nn.functional as F
 from interp_nbs.zoo import make_model, world_tokenizer, corpus, encode_rows
-from interp_nbs.distributed import init, tensor_parallel, capture
-init(timeout=30)
+from interp_nbs.distributed import join_group, tensor_parallel
+from interp_nbs.hooks import capture
+join_group(timeout=30)
 tok = world_tokenizer()
 ids = encode_rows(tok, corpus(6, seed=5))[0][:, :40]
 m = tensor_parallel(make_model("llama", tok, seed=3))
@@ -221,9 +216,9 @@ dist.destroy_process_group()
 
 
 def test_torchrun_script_gives_the_same_records(tmp_path, reference):
-    "The path a multi-node job takes: torchrun starts the ranks, the script calls `init()`."
+    "The path a multi-node job takes: torchrun starts the ranks, the script calls `join_group()`."
     import os, subprocess, sys
-    from interp_nbs.distributed import free_port
+    from interp_nbs.procs import free_port
     t = reference[0]
     script, out = tmp_path / "job.py", tmp_path / "records.pt"
     script.write_text(TORCHRUN_SCRIPT)
@@ -243,18 +238,18 @@ GRAD_EDITED = [LAY.blocks[1], LAY.ffn[0] + ".gate_proj"]      # replicated / col
 
 
 def grad_edited(kind):
-    m = split(kind, MODEL)
+    m = split(MODEL, kind)
     with edit_grads(m, {n: mix_grad for n in GRAD_EDITED}), capture(m, [LAY.blocks[0]], grad=True) as t:
         forward_backward(m, batch(kind))
-    return t[LAY.blocks[0]].grad, hook_count(sharding(m).model)
+    return t[LAY.blocks[0]].grad, hook_count(unwrap(m))
 
 
 @pytest.mark.parametrize("kind", ["tp", "fsdp", "pipe"])
 def test_gradient_edits_equal_raw_torch_tensor_hooks(kind, reference):
-    def tensor_hook(m, args, out): hooks.main_tensor(out).register_hook(mix_grad)
+    def tensor_hook(m, args, out): main_tensor(out).register_hook(mix_grad)
     hs = [module(MODEL, n).register_forward_hook(tensor_hook) for n in GRAD_EDITED]
     try:
-        with hooks.capture(MODEL, [LAY.blocks[0]], grad=True) as ref: forward_backward(MODEL, IDS)
+        with capture(MODEL, [LAY.blocks[0]], grad=True) as ref: forward_backward(MODEL, IDS)
     finally:
         for h in hs: h.remove()
     MODEL.zero_grad(set_to_none=True)
