@@ -157,7 +157,7 @@ def local_rows(x:torch.Tensor, group=None) -> torch.Tensor:
     "This rank's contiguous share of the rows (dim 0) of `x`, as data parallelism splits a batch."
     return x.tensor_split(dist.get_world_size(group))[dist.get_rank(group)]
 
-# %% ../nbs/07_distributed.ipynb 21
+# %% ../nbs/07_distributed.ipynb 20
 class _Handoff(Exception):
     "Ends a stage's forward once its last block's output is sent on."
 
@@ -196,7 +196,7 @@ class Stages(Staged):
         return 0
     def runs(self, name:str) -> bool: return self.owner(name) == self.rank
 
-# %% ../nbs/07_distributed.ipynb 22
+# %% ../nbs/07_distributed.ipynb 21
 def _placeholder(self, i):
     "Forward of a block another stage runs: receive before our first block, send after our last, pass through otherwise."
     def forward(hidden_states, *args, **kwargs):
@@ -234,7 +234,7 @@ def _backward(self, loss:torch.Tensor=None # the loss on the last stage; `None` 
 
 Stages._placeholder, Stages.__call__, Stages.backward = _placeholder, _call, _backward
 
-# %% ../nbs/07_distributed.ipynb 24
+# %% ../nbs/07_distributed.ipynb 23
 def split(model:nn.Module, # a HF causal LM, the same weights on every rank
           how:str # "tp" (tensor parallel), "fsdp" (FSDP2, each rank runs its rows) or "pipe" (pipeline stages)
          ):

@@ -15,7 +15,7 @@ from torch import nn
 from .layout import module, layout, Layout
 from .placement import placement, unwrap
 
-# %% ../nbs/01_hooks.ipynb 23
+# %% ../nbs/01_hooks.ipynb 10
 def main_tensor(x):
     "The main tensor of a module's input or output: `x` itself, or the first tensor of a tuple/list/dict."
     if isinstance(x, torch.Tensor): return x
@@ -37,7 +37,7 @@ def _main_arg(args, kwargs):
         if isinstance(kwargs.get(k), torch.Tensor): return ("kw", k)
     return next((("kw", k) for k, v in kwargs.items() if isinstance(v, torch.Tensor)), None)
 
-# %% ../nbs/01_hooks.ipynb 24
+# %% ../nbs/01_hooks.ipynb 11
 class StopForward(Exception):
     "Raised by a hook to end the forward pass early once everything asked for is recorded."
 
@@ -93,7 +93,7 @@ def hook_count(model:nn.Module, # the model
     dicts = lambda m: (m._forward_hooks, m._forward_pre_hooks, m._backward_hooks, getattr(m, "_backward_pre_hooks", {}))
     return sum(everyone or getattr(f, "_interp_nbs", False) for m in model.modules() for d in dicts(m) for f in d.values())
 
-# %% ../nbs/01_hooks.ipynb 26
+# %% ../nbs/01_hooks.ipynb 13
 @dataclass
 class Record:
     "What `capture` saw at one module (whole tensors, also on a model split over processes)."
@@ -146,7 +146,7 @@ class Trace(Hooks):
     def __len__(self): return len(self.records)
     def outputs(self): "Stack of the recorded outputs, in the order of `names`."; return torch.stack([self.records[n].output for n in self.names])
 
-# %% ../nbs/01_hooks.ipynb 27
+# %% ../nbs/01_hooks.ipynb 14
 def capture(model:nn.Module, # the model (plain, or split by `distributed`: tensor parallel, FSDP2, DDP, pipeline stages)
             names, # module name or list of names
             input:bool=False, # record each module's main input
@@ -164,7 +164,7 @@ def capture(model:nn.Module, # the model (plain, or split by `distributed`: tens
     """
     return Trace(model, names, input=input, output=output, grad=grad, detach=detach, stop=stop, dst=dst)
 
-# %% ../nbs/01_hooks.ipynb 36
+# %% ../nbs/01_hooks.ipynb 23
 def _index(x, positions):
     "Index tuple selecting `positions` of the token axis (dim 1) of `x`, per row when `positions` is `[batch, k]`."
     if positions is None: return (slice(None),)
@@ -199,7 +199,7 @@ def put(x:torch.Tensor, # `[batch, tokens, ...]`
     y[idx] = values.to(x.dtype) if isinstance(values, torch.Tensor) else values
     return y
 
-# %% ../nbs/01_hooks.ipynb 39
+# %% ../nbs/01_hooks.ipynb 26
 def _prefill(kwargs) -> bool:
     "Is this forward a prompt pass (no cached tokens yet) rather than one generation step?"
     cp = kwargs.get("cache_position")
@@ -234,7 +234,7 @@ class Edit(Hooks):
             return args, {**kwargs, where[1]: self._apply(name, kwargs[where[1]])}
         return [mod.register_forward_pre_hook(ours(pre), with_kwargs=True)]
 
-# %% ../nbs/01_hooks.ipynb 40
+# %% ../nbs/01_hooks.ipynb 27
 def edit(model:nn.Module, # the model (plain, or split by `distributed`)
          fns:dict, # module name -> function(whole tensor) -> tensor of the same shape
          at:str="output", # "output": replace what the module returns; "input": what it receives
@@ -248,7 +248,7 @@ def edit(model:nn.Module, # the model (plain, or split by `distributed`)
     """
     return Edit(model, fns, at=at, prefill_only=prefill_only)
 
-# %% ../nbs/01_hooks.ipynb 42
+# %% ../nbs/01_hooks.ipynb 29
 def zero_at(positions=None):
     "Edit function: set the tensor to 0 at `positions` (all tokens by default)."
     return lambda x: put(x, positions, 0.0)
@@ -277,7 +277,7 @@ def patch_from(source:torch.Tensor, # activation from another run, `[batch, sour
         return put(x, positions, vals)
     return f
 
-# %% ../nbs/01_hooks.ipynb 56
+# %% ../nbs/01_hooks.ipynb 43
 class GradEdit(Hooks):
     "Replaces the gradient flowing back into named modules' outputs by `fn(whole gradient)`. Use through `edit_grads`."
     def __init__(self, model, fns:dict):
@@ -307,7 +307,7 @@ def edit_grads(model:nn.Module, # the model (plain, or split by `distributed`)
     """
     return GradEdit(model, fns)
 
-# %% ../nbs/01_hooks.ipynb 59
+# %% ../nbs/01_hooks.ipynb 46
 def split_heads(x:torch.Tensor, n_heads:int) -> torch.Tensor:
     "`[..., n_heads * d]` -> `[..., n_heads, d]`."
     if x.shape[-1] % n_heads: raise ValueError(f"last dim {x.shape[-1]} is not divisible by {n_heads} heads")
@@ -330,7 +330,7 @@ def check_heads(lay:Layout, heads:dict):
         bad = [h for h in hs if not 0 <= h < lay.n_heads]
         if bad: raise IndexError(f"heads {bad} in layer {l} out of range: each layer has {lay.n_heads} heads (0-{lay.n_heads - 1})")
 
-# %% ../nbs/01_hooks.ipynb 60
+# %% ../nbs/01_hooks.ipynb 47
 def edit_heads(model:nn.Module, # the model (plain, or split by `distributed`)
                fns:dict, # layer index -> function([batch, tokens, heads, head_dim]) -> same shape
                prefill_only:bool=False # as in `edit`
@@ -360,7 +360,7 @@ def ablate_heads(model:nn.Module, # the model (plain, or split by `distributed`)
         return g
     return edit_heads(model, {l: f(hs) for l, hs in heads.items()})
 
-# %% ../nbs/01_hooks.ipynb 61
+# %% ../nbs/01_hooks.ipynb 48
 def head_outputs(model:nn.Module, # the model
                  record:Record, # a capture record of an output projection, taken with `input=True`
                  layer:int # which layer's output projection `record` is from
