@@ -13,7 +13,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 export MPLBACKEND := Agg
 
-.PHONY: env petals-env kernel test tutorials lab docs-check export-check bench clean
+.PHONY: env petals-env kernel test tutorials lab lab-check test-install docs-check export-check bench clean
 
 env: $(VENV)/.installed
 
@@ -36,28 +36,44 @@ kernel: env $(VENV_PETALS)/.installed
 		--display-name "Python 3 (interp-nbs petals)" >/dev/null
 
 ## make test: the notebooks' cells (nbdev_test), tests/ (pytest), export in sync, every page renders
-test: env $(VENV_PETALS)/.installed
+test: env $(VENV_PETALS)/.installed lint
 	$(VENV)/bin/nbdev_test --n_workers 2 --timing --skip_file_re '^([_.]|.*petals)'
 	$(VENV_PETALS)/bin/nbdev_test --path nbs/02_petals.ipynb --timing
 	$(VENV)/bin/pytest -q tests
 	$(MAKE) --no-print-directory export-check docs-check
+
+## make lint: pyflakes rules (ruff) over the package, tests, benchmarks and tools
+lint: env
+	$(VENV)/bin/ruff check --quiet interp_nbs tests bench tools
 
 export-check: env
 	$(VENV)/bin/nbdev_export
 	@if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$$(git status --porcelain -- interp_nbs)" ]; then \
 		git status --porcelain -- interp_nbs; echo "interp_nbs/ is out of sync with nbs/: run nbdev_export and commit"; exit 1; fi
 
+# every page renders; then links, anchors, API entries, the home page's list, no prompts, no invented host,
+# and (where chromium is on PATH) every page loads in a headless browser without a console error
 docs-check: env
 	$(PY) tools/docs.py render --src nbs --out _build/docs-check
+	$(PY) tools/docs.py check --src nbs --out _build/docs-check
 
 ## make tutorials: execute every notebook on the embedded models, then render the site into _docs/
 tutorials: env $(VENV_PETALS)/.installed
 	$(PY) tools/docs.py execute --src nbs --out _build/nbs
 	$(PY) tools/docs.py render --src _build/nbs --out _docs
+	$(PY) tools/docs.py check --src _build/nbs --out _docs
 	@echo "site: _docs/index.html"
 
 lab: env kernel
-	$(VENV)/bin/jupyter lab --notebook-dir=nbs
+	$(VENV)/bin/jupyter lab --notebook-dir=nbs --ServerApp.ip=127.0.0.1 $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+## make lab-check: JupyterLab headless on 127.0.0.1, both kernels listed, 02_petals's first cell run by the Petals kernel
+lab-check: env kernel
+	INTERP_NBS_LAB_CHECK=1 $(VENV)/bin/pytest -q tests/test_lab.py
+
+## make test-install: a fresh venv per extra (torch==2.13.0 first, then the wheel with that extra) runs a small call
+test-install:
+	nice $(PYTHON) tests/test_extras.py
 
 bench: env $(VENV_PETALS)/.installed
 	$(PY) bench/hooks.py

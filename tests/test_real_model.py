@@ -1,0 +1,27 @@
+"""The hook notebooks on the real pretrained model of the zoo (SmolLM2-135M-Instruct), not the toy.
+
+`01_hooks` and `07_distributed` read `INTERP_NBS_MODEL`; every size in their checks comes from `layout`, so
+the same cells must pass on a 30-layer Llama with grouped-query attention (9 query, 3 key/value heads),
+a BPE tokenizer and weights nobody here trained. `make env` converts the model once into the cache.
+"""
+import os, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL = "smollm2-135m-instruct"
+
+
+def run_notebook(name):
+    from interp_nbs.zoo import zoo_names
+    assert REAL in zoo_names(), f"{REAL} is not in the zoo ({zoo_names()}): run `make env`, which converts it once"
+    env = {**os.environ, "INTERP_NBS_MODEL": REAL, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "HF_HUB_OFFLINE": "1"}
+    nbdev_test = Path(sys.executable).parent / "nbdev_test"
+    run = subprocess.run([str(nbdev_test), "--path", str(ROOT / "nbs" / name), "--do_print"],
+                         capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+
+
+@pytest.mark.parametrize("name", ["01_hooks.ipynb", "07_distributed.ipynb"])
+def test_hook_notebook_passes_on_the_real_model(name):
+    run_notebook(name)
