@@ -13,7 +13,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 export MPLBACKEND := Agg
 
-.PHONY: env petals-env kernel test tutorials lab lab-check test-install docs-check export-check bench clean
+.PHONY: env petals-env kernel test tutorials lab lab-check test-install docs-check export export-check lint bench clean
 
 env: $(VENV)/.installed
 
@@ -46,8 +46,12 @@ test: env $(VENV_PETALS)/.installed lint
 lint: env
 	$(VENV)/bin/ruff check --quiet interp_nbs tests bench tools
 
+## make export: notebooks -> interp_nbs/ (nbdev_export; modules exported by name are rebuilt, not appended to)
+export: env
+	$(PY) tools/export.py
+
 export-check: env
-	$(VENV)/bin/nbdev_export
+	$(PY) tools/export.py
 	@if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$$(git status --porcelain -- interp_nbs)" ]; then \
 		git status --porcelain -- interp_nbs; echo "interp_nbs/ is out of sync with nbs/: run nbdev_export and commit"; exit 1; fi
 
