@@ -100,7 +100,7 @@ def top1_depth(rank:torch.Tensor # `[layers + 1]` from `answer_curve`
     while d > 0 and r[d - 1] == 0: d -= 1
     return d
 
-# %% ../nbs/10_lens_tracing.ipynb 22
+# %% ../nbs/10_lens_tracing.ipynb 20
 def lens_table(model:nn.Module, facts:list, lens=None) -> dict:
     "Per fact, the answer's rank and probability in every stream at the last position: `{'rank', 'prob'}`, each `[facts, layers + 1]`."
     ranks, probs = [], []
@@ -109,7 +109,7 @@ def lens_table(model:nn.Module, facts:list, lens=None) -> dict:
         ranks.append(r); probs.append(p)
     return dict(rank=torch.stack(ranks), prob=torch.stack(probs))
 
-# %% ../nbs/10_lens_tracing.ipynb 27
+# %% ../nbs/10_lens_tracing.ipynb 25
 def plot_lens(lp:torch.Tensor, # `[layers + 1, tokens, vocab]` from `logit_lens`
               tokens:list, # the input tokens (column labels)
               tok, # tokenizer, to write each cell's top token
@@ -129,7 +129,7 @@ def plot_lens(lp:torch.Tensor, # `[layers + 1, tokens, vocab]` from `logit_lens`
     ax.set_ylabel("stream (block output)"); ax.set_title(title, fontsize=9)
     return im
 
-# %% ../nbs/10_lens_tracing.ipynb 30
+# %% ../nbs/10_lens_tracing.ipynb 28
 def fingerprint(model:nn.Module) -> dict:
     "What identifies the model a lens was trained for: architecture, sizes and a hash of its final norm and unembedding."
     lay, c, h = layout(model), model.config, hashlib.sha256()
@@ -165,7 +165,7 @@ def translate(lens, hs:torch.Tensor # `[layers + 1, ...]` from `residual_streams
     "Every stream but the last through its translator (the last is the model's output and needs none)."
     return torch.stack([lens.transform_hidden(h, i) for i, h in enumerate(hs[:-1])] + [hs[-1]])
 
-# %% ../nbs/10_lens_tracing.ipynb 31
+# %% ../nbs/10_lens_tracing.ipynb 29
 def kl_to_final(lp:torch.Tensor # `[layers + 1, ..., vocab]` log-probabilities
                ) -> torch.Tensor:
     "`[layers + 1]`: KL(final || stream) in nats, averaged over all other dimensions."
@@ -191,7 +191,7 @@ def train_tuned_lens(model:nn.Module, lens, input_ids:torch.Tensor, # `[batch, t
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); losses.append(loss.item())
     return losses
 
-# %% ../nbs/10_lens_tracing.ipynb 32
+# %% ../nbs/10_lens_tracing.ipynb 30
 def save_lens(lens, path, model:nn.Module):
     "Write `lens` in `tuned-lens`'s format (`config.json`, `params.pt`) plus `fingerprint.json`; refuses a lens for another model."
     check_lens(lens, model)
