@@ -13,7 +13,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 export MPLBACKEND := Agg
 
-.PHONY: env petals-env kernel test tutorials lab lab-check test-install docs-check export export-check lint bench clean
+.PHONY: env petals-env kernel test tutorials lab lab-check test-install docs-check export export-check lint test-real bench clean
 
 env: $(VENV)/.installed
 
@@ -41,6 +41,10 @@ test: env $(VENV_PETALS)/.installed lint
 	$(VENV_PETALS)/bin/nbdev_test --path nbs/02_petals.ipynb --timing
 	$(VENV)/bin/pytest -q tests
 	$(MAKE) --no-print-directory export-check docs-check
+
+## make test-real: 07_distributed on the real zoo model too (minutes; make test runs 01_hooks on it)
+test-real: env
+	INTERP_NBS_REAL=1 $(VENV)/bin/pytest -q tests/test_real_model.py
 
 ## make lint: pyflakes rules (ruff) over the package, tests, benchmarks and tools
 lint: env

@@ -22,6 +22,11 @@ def run_notebook(name):
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
 
 
-@pytest.mark.parametrize("name", ["01_hooks.ipynb", "07_distributed.ipynb"])
-def test_hook_notebook_passes_on_the_real_model(name):
-    run_notebook(name)
+def test_hooks_notebook_passes_on_the_real_model():
+    run_notebook("01_hooks.ipynb")                      # ~25 s on a quiet 2-core machine
+
+
+def test_distributed_notebook_passes_on_the_real_model():
+    "Every split (TP on 3 ranks: 9 and 3 heads, FSDP2, pipeline) against one process: ~5 min here, so `make test-real`."
+    if not os.environ.get("INTERP_NBS_REAL"): pytest.skip("07 on SmolLM2 takes minutes on 2 cores: run `make test-real`")
+    run_notebook("07_distributed.ipynb")
