@@ -128,3 +128,119 @@ def test_setup_declares_the_extras():
     assert {norm(r) for r in sections["all"].split()} == set().union(*extras.values())
     torch_req = next(l for l in req.splitlines() if norm(l) == "torch")
     assert "<" not in torch_req, torch_req
+
+
+# ------------------------------------------------------------------ make test-install: a fresh venv per extra
+# A small call per part, run in a fresh venv where only torch==2.13.0 and the wheel with that extra are installed.
+# An extra without an entry here imports every module module_extras maps to it and every package it declares.
+CORE_CALL = """
+import torch
+from interp_nbs.zoo import load
+from interp_nbs.hooks import capture, layout
+model, tok = load("llama-icl")
+ids = tok("recall : bafo gomi kuzi dade | bafo", return_tensors="pt").input_ids
+with torch.no_grad(), capture(model, layout(model).blocks) as t: model(ids)
+assert len(t) == len(layout(model).blocks)
+"""
+CALLS = {
+    "": CORE_CALL,
+    "icl": """
+from interp_nbs.zoo import load
+from interp_nbs.icl_tasks import Evaluator, task_config
+model, tok = load("llama-icl")
+ev = Evaluator(model, tok, tasks=["icl_pairs"], limit=4)
+r = ev.samples(2)["icl_pairs"]
+assert len(r.doc_ids) == 4
+""",
+    "widgets": """
+import torch
+from interp_nbs.pruning import explorer
+ui = explorer({("t", 1): {"heads": torch.rand(2, 4)}})
+assert ui.drawn == ("t", 1)
+""",
+    "attribution": """
+import inseq
+from interp_nbs.zoo import load
+model, tok = load("llama-icl")
+m = inseq.load_model(model, "saliency", tokenizer=tok)
+out = m.attribute("recall : bafo gomi | bafo", "recall : bafo gomi | bafo gomi", show_progress=False)
+assert out.sequence_attributions
+""",
+    "finetune": """
+import peft, trl
+from interp_nbs.zoo import load
+model, tok = load("llama-icl")
+m = peft.get_peft_model(model, peft.LoraConfig(r=2, target_modules=["q_proj"]))
+assert sum(p.numel() for p in m.parameters() if p.requires_grad) > 0
+""",
+    "das": """
+import datasets
+d = datasets.Dataset.from_dict({"x": [1, 2, 3]})
+assert d.num_rows == 3
+""",
+    "procs": """
+import os, psutil
+import interp_nbs.procs
+assert psutil.Process(os.getpid()).is_running()
+""",
+}
+
+
+def _import_name(req: str) -> str:
+    inv = {norm(v): k for k, v in KNOWN.items()}
+    n = norm(req)
+    return inv.get(n, n.replace("-", "_"))
+
+
+def smoke_code(extra: str, root=ROOT) -> str:
+    if extra in CALLS: return CALLS[extra]
+    core, extras, mod_extras, _ = config(root)
+    mods = [m for m, ex in mod_extras.items() if extra in ex] if extra != "all" else \
+        [p.stem for p in (root / LIB).glob("*.py") if p.stem not in ("_modidx", "__init__")]
+    reqs = extras.get(extra, set())
+    return "\n".join([f"import {_import_name(r)}" for r in sorted(reqs)] +
+                     [f"import {LIB}.{m}" for m in sorted(mods)] + ["print('imported', %r)" % mods])
+
+
+def install_check(extras=None, keep=False):
+    "Fresh venv per extra: torch==2.13.0, then the wheel with the extra, then its small call. Returns failures."
+    import subprocess, tempfile, time, os
+    _, all_extras, mod_extras, separate = config()
+    extras = extras or [""] + sorted(all_extras) + ["all"]
+    work = Path(tempfile.mkdtemp(prefix="interp-nbs-install-"))
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(work / "dist"), str(ROOT)],
+                       capture_output=True, text=True)
+    if r.returncode: sys.exit("building the wheel failed:\n" + r.stderr[-3000:])
+    wheel = next((work / "dist").glob(f"{LIB}-*.whl"))
+    failed, times = [], {}
+    for extra in extras:
+        t0 = time.time(); v = work / f"venv-{extra or 'core'}"
+        py = v / "bin" / "python"
+        env = {k: val for k, val in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+        env.update(HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+        steps = [[sys.executable, "-m", "venv", str(v)],
+                 [str(py), "-m", "pip", "install", "-q", "torch==2.13.0"],
+                 [str(py), "-m", "pip", "install", "-q", f"{wheel}" + (f"[{extra}]" if extra else "")],
+                 [str(py), "-c", smoke_code(extra)]]
+        ok = True
+        for cmd in steps:
+            r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)
+            if r.returncode:
+                ok = False
+                failed.append(f"[{extra or 'core'}] {' '.join(cmd[:4])[:120]}: {(r.stderr or r.stdout)[-1500:]}"); break
+        times[extra or "core"] = time.time() - t0
+        print(f"[{extra or 'core'}] {'ok' if ok else 'FAILED'} in {times[extra or 'core']:.0f} s", flush=True)
+        if not keep: subprocess.run(["rm", "-rf", str(v)])
+    print(f"test-install: {len(extras)} venvs in {sum(times.values()):.0f} s")
+    if separate: print(f"not installable as extras (their own environment, requirements-petals.txt): {' '.join(sorted(separate))}")
+    return failed
+
+
+if __name__ == "__main__":
+    import argparse
+    ap = argparse.ArgumentParser(description="make test-install: a fresh venv per extra imports its part and runs a small call")
+    ap.add_argument("extras", nargs="*", help="extras to check (default: core, every extra, all); 'core' = no extra")
+    ap.add_argument("--keep", action="store_true", help="keep the venvs")
+    a = ap.parse_args()
+    bad = install_check([("" if e == "core" else e) for e in a.extras] or None, a.keep)
+    if bad: sys.exit("install check failed:\n  " + "\n  ".join(bad))

@@ -13,7 +13,7 @@ names to their entries, source links relative to the repository, figure alt text
 home page listing every notebook with its key result (the output of its cell marked `#| key-result`, when
 the notebook was executed). Everything is derived from the notebooks themselves: no list of pages or names.
 """
-import argparse, ast, base64, html, json, os, re, shutil, subprocess, sys, tempfile, time
+import argparse, ast, base64, hashlib, html, json, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 from urllib.parse import urlparse, unquote
 
@@ -214,7 +214,10 @@ class Symbols:
             return f"[{m.group(0)}]({r[0]}.html#{r[1]})"
         for i, l in enumerate(lines):
             if l.lstrip().startswith("```"): fence = not fence
-            elif not fence and not l.startswith("    "): lines[i] = _re_backticks.sub(sub, l)
+            elif not fence and not l.startswith("    "):
+                spans = re.split(r"((`{2,}).*?\2)", l)              # leave ``multi-backtick`` code spans alone
+                lines[i] = "".join(x if j % 3 == 1 else ("" if j % 3 == 2 else _re_backticks.sub(sub, x))
+                                   for j, x in enumerate(spans))
         return "\n".join(lines)
 
 
@@ -396,7 +399,7 @@ SEARCH_JS = """
 """
 
 
-def _postprocess(body: str, stem: str, order, titles, toc_title="On this page") -> str:
+def _postprocess(body: str, stem: str, order, titles, out: Path, toc_title="On this page") -> str:
     "Sidebar, search box, table of contents; no remote scripts (the site works offline)."
     from bs4 import BeautifulSoup
     soup = BeautifulSoup(body, "html.parser")
@@ -404,6 +407,25 @@ def _postprocess(body: str, stem: str, order, titles, toc_title="On this page") 
         u = s.get("src") or (s.get("href") if s.name == "link" else None)
         if u and urlparse(u).scheme in ("http", "https"): s.decompose()
     for s in soup.find_all("script", attrs={"type": "text/x-mathjax-config"}): s.decompose()
+    # nbconvert's ~300 KB of JupyterLab CSS, once for the site instead of in every page
+    big = [s for s in soup.find_all("style") if len(s.get_text()) > 20000]
+    if big:
+        css = "\n".join(s.get_text() for s in big)
+        name = f"jupyter-{hashlib.sha1(css.encode()).hexdigest()[:8]}.css"
+        if not (out / name).exists(): (out / name).write_text(css)
+        big[0].replace_with(BeautifulSoup(f'<link rel="stylesheet" href="{name}">', "html.parser"))
+        for s in big[1:]: s.decompose()
+    # unique ids: a heading named like an API entry, or two headings alike, get a suffix
+    api_ids = {s["id"] for s in soup.select("section.api[id]")}
+    seen = set()
+    for h in soup.select("h1[id], h2[id], h3[id], h4[id], h5[id], h6[id]"):
+        i, k = h["id"], 1
+        new = i
+        while new in api_ids or new in seen: k += 1; new = f"{i}-{k}"
+        if new != i:
+            h["id"] = new
+            for a in h.select(f'a.anchor-link[href="#{i}"]'): a["href"] = f"#{new}"
+        seen.add(new)
     for a in soup.find_all("a", attrs={"target": "_blank"}): del a["target"]
     toc = []
     for h in soup.select("h2[id], h3[id], section.api[id]"):
@@ -427,14 +449,40 @@ def _postprocess(body: str, stem: str, order, titles, toc_title="On this page") 
     return str(soup)
 
 
-def _no_nbdev_links():
-    "nbdev's `add_links` links to settings.ini's doc_host and page names we do not use: we link ourselves."
-    from nbdev.processors import FilterDefaults
-    base = FilterDefaults.base_procs
+def _patch_nbdev():
+    """Two changes to nbdev's processing for the offline site. (1) No `add_links`: it links to settings.ini's
+    doc_host under page names we do not use; we link ourselves. (2) To build `show_doc` entries nbdev runs the
+    exported cells and every cell containing an import, whole: a test cell with a nested import then fails
+    (its variables are not defined) and a run would replace an executed cell's outputs. We run exported cells
+    as nbdev does and, of any other cell, only its top-level import statements, keeping its outputs."""
+    import ast, warnings
+    from nbdev import processors as P
+    from execnb.nbio import _dict2obj
+    base = P.FilterDefaults.base_procs
     if getattr(base, "_patched", False): return
     def procs(self): return [p for p in base(self) if p.__name__ != "add_links"]
     procs._patched = True
-    FilterDefaults.base_procs = procs
+    P.FilterDefaults.base_procs = procs
+    def call(self, cell):
+        if not self.nb.has_docs_ or not hasattr(self, "k"): return
+        fm = getattr(self.nb, "frontmatter_", {})
+        if P.str2bool(fm.get("skip_showdoc", False)): return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run = P._do_eval(cell)
+        if run:
+            trees = cell.parsed_() or []
+            def needed(t):                                           # an import or a show_doc call
+                return isinstance(t, (ast.Import, ast.ImportFrom)) or (
+                    isinstance(t, ast.Expr) and isinstance(t.value, ast.Call) and getattr(t.value.func, "id", "") == "show_doc")
+            if cell.directives_.keys() & {"export", "exports", "exporti", "exec_doc"} or all(needed(t) for t in trees):
+                self.k.cell(cell)
+            else:                                                    # imports or show_doc mixed with other code
+                outs = self.k.run("\n".join(ast.unparse(t) for t in trees if needed(t)))
+                if outs: cell.outputs = _dict2obj(outs) + list(cell.get("outputs", []))
+        if self.k.exc:
+            raise Exception(f"Error in notebook: {fm.get('title', '')} in cell {cell.idx_}:\n{cell.source}") from self.k.exc
+    P.exec_show_docs.__call__ = call
 
 
 def render_offline(src: Path, out: Path):
@@ -445,7 +493,7 @@ def render_offline(src: Path, out: Path):
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
     from nbdev.serve import proc_nbs
-    _no_nbdev_links()
+    _patch_nbdev()
     proc = proc_nbs(path=str(src), n_workers=0, force=True)   # -> _proc/, as Quarto would get it
     pages = notebooks(proc)
     if not pages: sys.exit(f"no notebooks processed from {src}")
@@ -466,6 +514,7 @@ def render_offline(src: Path, out: Path):
             syms.add(name, s, anchors[s][name], mods.get(name.split(".")[0], s.split("_", 1)[-1]))
     results = {s: kr for s in order if (kr := key_result(raw.get(s, {"cells": []})))}
     out.mkdir(parents=True, exist_ok=True)
+    for f in [*out.glob("*.html"), *out.glob("jupyter-*.css"), *out.glob("search*.js")]: f.unlink()   # no stale pages
     exporter = HTMLExporter(template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True,
                             config=Config({"TagRemovePreprocessor": {"enabled": True, "remove_input_tags": ["remove_input"]}}))
     titles = {s: info[s][0] for s in order}
@@ -480,7 +529,7 @@ def render_offline(src: Path, out: Path):
         nbformat.validate(nb)
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": info[s][0]}})
         dest = out / f"{s}.html"
-        dest.write_text(_postprocess(body, s, order, titles))
+        dest.write_text(_postprocess(body, s, order, titles, out))
         errors = sum(o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", []))
         written.append((dest, info[s][0], errors))
     index = [{"t": titles[s], "u": f"{s}.html", "p": "page"} for s in order]
@@ -524,6 +573,9 @@ def invented(url: str, declared, repo: str) -> bool:
     return any(n in p.netloc.lower() for n in names) or (p.path.strip("/").split("/")[0].lower() in names)
 
 
+_PARSER = "lxml" if __import__("importlib.util").util.find_spec("lxml") else "html.parser"
+
+
 def site_problems(out: Path, expected_pages: dict, exported: dict, declared=(), repo="interp-nbs"):
     """Everything wrong with the rendered site in `out`, as readable lines:
     `expected_pages` {stem: title} (each has a page and a link on the index), `exported` {name: stem} (each
@@ -532,7 +584,7 @@ def site_problems(out: Path, expected_pages: dict, exported: dict, declared=(), 
     from bs4 import BeautifulSoup
     out = Path(out)
     probs, soups, nlinks = [], {}, 0
-    for p in sorted(out.glob("*.html")): soups[p.name] = BeautifulSoup(p.read_text(), "html.parser")
+    for p in sorted(out.glob("*.html")): soups[p.name] = BeautifulSoup(p.read_text(), _PARSER)
     ids = {n: {t.get("id") for t in s.find_all(id=True)} | {t.get("name") for t in s.find_all("a", attrs={"name": True})}
            for n, s in soups.items()}
     for stem, t in expected_pages.items():
@@ -555,7 +607,7 @@ def site_problems(out: Path, expected_pages: dict, exported: dict, declared=(), 
                 if pu.fragment and tp.suffix == ".html":
                     tid = ids.get(target) if target in ids else None
                     if tid is None:
-                        tid = {t.get("id") for t in BeautifulSoup(tp.read_text(), "html.parser").find_all(id=True)}
+                        tid = {t.get("id") for t in BeautifulSoup(tp.read_text(), _PARSER).find_all(id=True)}
                     if pu.fragment not in tid and unquote(pu.fragment) not in tid: probs.append(f"{n}: broken anchor {u} (no id “{unquote(pu.fragment)}” in {target})")
         for e in s.select(".jp-InputPrompt, .jp-OutputPrompt"):
             if e.get_text().strip(): probs.append(f"{n}: input/output prompt shown: {e.get_text().strip()!r}"); break
@@ -615,7 +667,7 @@ pages.forEach(function (p) {
     root = os.geteuid() == 0 if hasattr(os, "geteuid") else False
     with tempfile.TemporaryDirectory() as prof:
         cmd = [exe, *CHROMIUM_FLAGS, *(["--no-sandbox"] if root else []), f"--user-data-dir={prof}",
-               "--virtual-time-budget=5000", "--dump-dom", harness.as_uri()]
+               "--dump-dom", harness.as_uri()]
         try: r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         finally: harness.unlink(missing_ok=True)
     probs = []

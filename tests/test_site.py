@@ -1,0 +1,138 @@
+"""The site check (`tools/docs.py check`, run by `make docs-check`) names every defect planted in a page:
+a broken local link, a broken anchor, a link to an invented host, an input/output prompt, an exported name
+without an entry, a notebook missing from the home page, duplicate anchors, a remote script; in chromium
+(when installed) a console error and an empty page."""
+import re, shutil, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import docs
+
+PAGES = {"index": "interp-nbs", "01_hooks": "Hooks", "02_study": "A study"}
+EXPORTED = {"capture": "01_hooks", "Layout": "01_hooks", "score": "02_study"}
+DECLARED, REPO = [], "interp-nbs"
+
+
+def page(title, body, nav=""):
+    return (f"<!doctype html><html><head><title>{title}</title></head><body>"
+            f'<nav class="site-sidebar">{nav}<a href="index.html">home</a><a href="01_hooks.html">Hooks</a>'
+            f'<a href="02_study.html">A study</a></nav><main><h1 id="{title}">{title}</h1>{body}</main></body></html>')
+
+
+def good_site(d: Path):
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "index.html").write_text(page("interp-nbs", '<table id="notebook-table"><tr><td><a href="01_hooks.html">01 Hooks</a>'
+                                       '</td></tr><tr><td><a href="02_study.html">02 A study</a></td></tr></table>'))
+    (d / "01_hooks.html").write_text(page("Hooks", '<section class="api api-entry" id="capture"><code>capture</code></section>'
+                                          '<section class="api api-entry" id="layout"><code>Layout</code></section>'
+                                          '<p>See <a href="02_study.html#score"><code>score</code></a> and '
+                                          '<a href="https://arxiv.org/abs/2212.09095">the paper</a>.</p>'
+                                          '<a class="api-source" href="../../interp_nbs/hooks.py#L3">source</a>'))
+    (d / "02_study.html").write_text(page("A study", '<section class="api api-entry" id="score"><code>score</code></section>'
+                                          '<p>Built on <a href="01_hooks.html#capture"><code>capture</code></a>.</p>'
+                                          '<div class="jp-InputPrompt"></div><pre>print(x[0])</pre>'))
+    (d.parent.parent / "interp_nbs").mkdir(exist_ok=True); (d.parent.parent / "interp_nbs" / "hooks.py").write_text("x = 1\n")
+    return d
+
+
+def problems(d):
+    return docs.site_problems(d, PAGES, EXPORTED, DECLARED, REPO)[0]
+
+
+@pytest.fixture
+def site(tmp_path):
+    return good_site(tmp_path / "_build" / "site")
+
+
+def plant(site, name, old, new):
+    p = site / name; s = p.read_text(); assert old in s; p.write_text(s.replace(old, new, 1))
+
+
+def test_a_good_site_passes(site):
+    probs, nlinks = docs.site_problems(site, PAGES, EXPORTED, DECLARED, REPO)
+    assert probs == [] and nlinks == 15
+
+
+@pytest.mark.parametrize("name,old,new,expect", [
+    ("02_study.html", 'href="01_hooks.html#capture"', 'href="hooks.html#capture"', "02_study.html: broken link hooks.html#capture"),
+    ("02_study.html", 'href="01_hooks.html#capture"', 'href="01_hooks.html#captur"', "02_study.html: broken anchor 01_hooks.html#captur"),
+    ("01_hooks.html", 'href="02_study.html#score"', 'href="https://interp-nbs.github.io/interp-nbs/study.html#score"',
+     "01_hooks.html: link to an invented host: https://interp-nbs.github.io/"),
+    ("01_hooks.html", 'href="../../interp_nbs/hooks.py#L3"', 'href="https://github.com/interp-nbs/interp-nbs/blob/main/x.py"',
+     "01_hooks.html: link to an invented host: https://github.com/interp-nbs/"),
+    ("01_hooks.html", 'href="../../interp_nbs/hooks.py#L3"', 'href="../../interp_nbs/hook.py#L3"', "01_hooks.html: broken link ../../interp_nbs/hook.py"),
+    ("02_study.html", '<div class="jp-InputPrompt"></div>', '<div class="jp-InputPrompt">In&nbsp;[ ]:</div>', "02_study.html: input/output prompt shown"),
+    ("02_study.html", "<pre>print(x[0])</pre>", "<pre>Out[0]: 3</pre>", "02_study.html: input/output prompt shown: 'Out[0]:'"),
+    ("02_study.html", 'id="score"', 'id="scores"', "02_study.html: no API entry for exported name `score`"),
+    ("01_hooks.html", 'id="layout"', 'id="Layout-x"', "01_hooks.html: no API entry for exported name `Layout`"),
+    ("01_hooks.html", 'class="api api-entry" id="capture"', 'class="api api-entry" id="layout"', "01_hooks.html: duplicate id(s) layout"),
+    ("index.html", '<a href="02_study.html">02 A study</a>', "02 A study", "index.html: notebook 02_study (“A study”) not listed"),
+    ("index.html", "</head>", '<script src="https://cdn.example.org/require.js"></script></head>',
+     "index.html: loads a remote resource (offline site): https://cdn.example.org/require.js"),
+])
+def test_each_planted_defect_is_named(site, name, old, new, expect):
+    plant(site, name, old, new)
+    probs = problems(site)
+    assert any(p.startswith(expect) for p in probs), probs
+
+
+def test_a_missing_page_is_named(site):
+    (site / "02_study.html").unlink()
+    probs = problems(site)
+    assert "02_study.html: page missing (notebook 02_study.ipynb, “A study”)" in probs
+    assert any(p.startswith("01_hooks.html: broken link 02_study.html#score") for p in probs)
+
+
+def test_declared_hosts_are_the_projects_own(site):
+    plant(site, "01_hooks.html", 'href="02_study.html#score"', 'href="https://github.com/interp-nbs/interp-nbs/issues"')
+    assert problems(site)
+    assert docs.site_problems(site, PAGES, EXPORTED, ["https://github.com/interp-nbs/interp-nbs"], REPO)[0] == []
+
+
+def test_expected_pages_and_names_come_from_the_notebooks():
+    "Every notebook of nbs/ is a page; every public def/class of its exported cells (any module) an entry."
+    pages, exported = docs.expected_from(ROOT / "nbs")
+    assert set(pages) == {p.stem for p in (ROOT / "nbs").glob("*.ipynb") if not p.name.startswith(("_", "."))}
+    nb = {"cells": [{"cell_type": "code", "source": "#| default_exp hooks"},
+                    {"cell_type": "code", "source": "#| export\ndef capture(m): pass\ndef _private(): pass\nclass Layout: pass\nX = 1"},
+                    {"cell_type": "code", "source": "#| export layout\ndef module(m, n): pass"},
+                    {"cell_type": "code", "source": "def not_exported(): pass"}]}
+    assert docs.exported_names(nb) == {"capture": "hooks", "Layout": "hooks", "module": "layout"}
+
+
+def test_cross_references_prefer_the_page_then_its_imports():
+    s = docs.Symbols()
+    s.add("capture", "01_hooks", "capture", "hooks"); s.add("capture", "07_distributed", "capture", "distributed")
+    s.add("score", "05_study", "score", "study")
+    md = "Use `capture` and `score()`; ```not `capture` here```\n```\n`capture`\n```\n[`capture`](x.html)"
+    out = s.linkify(md, "05_study")
+    assert out.startswith("Use [`capture`](01_hooks.html#capture) and [`score()`](05_study.html#score)")
+    assert out.count("](") == 3                                # the fenced block and the existing link untouched
+    assert s.linkify("`capture`", "07_distributed") == "[`capture`](07_distributed.html#capture)"
+    assert s.linkify("`capture`", "09_x", {("distributed", "capture")}) == "[`capture`](07_distributed.html#capture)"
+    assert s.linkify("`hooks.capture` `distributed.capture`", "09_x") == \
+        "[`hooks.capture`](01_hooks.html#capture) [`distributed.capture`](07_distributed.html#capture)"
+    assert docs.anchors_for(["edit", "Edit", "capture"]) == {"edit": "edit", "Edit": "Edit", "capture": "capture"}
+
+
+def test_key_result_is_the_marked_cells_output():
+    img = {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"}}
+    txt = {"output_type": "stream", "name": "stdout", "text": ["accuracy 0.97 [0.95, 0.99]\n"]}
+    nb = {"cells": [{"cell_type": "code", "source": "#| key-result: accuracy by shots\nplot()", "outputs": [txt, img]}]}
+    assert docs.key_result(nb) == ("image", "iVBOR", "accuracy by shots")
+    nb["cells"][0]["outputs"] = [txt]
+    assert docs.key_result(nb) == ("text", "accuracy 0.97 [0.95, 0.99]", "accuracy by shots")
+    nb["cells"][0]["outputs"] = []                            # not executed (make test): no key result
+    assert docs.key_result(nb) is None
+
+
+@pytest.mark.skipif(not docs.chromium(), reason="no chromium")
+def test_browser_names_console_errors_and_empty_pages(site):
+    assert docs.browser_problems(site, docs.chromium()) == []
+    plant(site, "02_study.html", "</main>", "</main><script>undefinedFunction();</script>")
+    (site / "01_hooks.html").write_text("<!doctype html><html><body></body></html>")
+    probs = docs.browser_problems(site, docs.chromium())
+    assert any(p.startswith("02_study.html: console error") and "undefinedFunction" in p for p in probs), probs
+    assert "01_hooks.html: renders empty in the browser" in probs, probs
