@@ -64,7 +64,7 @@ def uncovered(lib: Path = ROOT / LIB, root: Path = ROOT):
     core, extras, mod_extras, separate = config(root)
     table = metadata.packages_distributions()
     mods = {p.stem: imports(p) for p in sorted(lib.glob("*.py")) if p.stem != "_modidx"}
-    bad = []
+    bad, gaps = [], {}                          # (file, line, import) -> [(module, chain)]
     for mod in mods:
         for ex in mod_extras.get(mod, []):
             if ex not in extras: bad.append(f"settings.ini: module_extras gives {mod} the extra [{ex}], which no `extra_{ex}` defines")
@@ -79,12 +79,18 @@ def uncovered(lib: Path = ROOT / LIB, root: Path = ROOT):
                     continue
                 if name in separate: continue
                 if dists_of(name, table) & allowed: continue
-                via = f" (via {' -> '.join(chain)})" if chain else ""
-                need = sorted(e for e, reqs in extras.items() if dists_of(name, table) & reqs)
-                fix = (f"add `{mod}:{','.join(need)}` to module_extras" if need else
-                       f"add it to an extra (`extra_{mod} = {norm(KNOWN.get(name, name))}`) and `{mod}:{mod}` to module_extras")
-                bad.append(f"{LIB}/{m}.py:{line} imports `{name}`{via}, which neither `requirements` nor the extras of "
-                           f"{mod} ({', '.join(mod_extras.get(mod, [])) or 'none'}) cover: in settings.ini, {fix}")
+                gaps.setdefault((m, line, name), []).append((mod, chain))
+    for (m, line, name), users in sorted(gaps.items()):
+        need = sorted(e for e, reqs in extras.items() if dists_of(name, table) & reqs)
+        dist = norm(KNOWN.get(name, name))
+        mods_ = sorted(u for u, _ in users)
+        chains = [f"{u} via {' -> '.join(c)}" for u, c in users if c]
+        via = "; ".join(chains[:3]) + (f"; {len(chains) - 3} more" if len(chains) > 3 else "")
+        if need: fix = f"give {', '.join(mods_)} the extra [{need[0]}] in module_extras (e.g. `{mods_[0]}:{need[0]}`)"
+        elif len(mods_) > 2: fix = f"add `{dist}` to `requirements` (needed by {len(mods_)} modules)"
+        else: fix = f"add an extra (`extra_{m} = {dist}`) and `{m}:{m}` to module_extras"
+        bad.append(f"{LIB}/{m}.py:{line} imports `{name}`, which neither `requirements` nor the extras of "
+                   f"{', '.join(mods_)} cover" + (f" (reached as {via})" if via else "") + f": in settings.ini, {fix}")
     return bad
 
 
@@ -104,8 +110,9 @@ def test_check_names_an_uncovered_import(tmp_path):
     (lib / "das.py").write_text("import torch\nimport datasets\n")                # no extra for das
     bad = uncovered(lib, tmp_path)
     assert len(bad) == 3, bad
-    assert any(b.startswith(f"{LIB}/das.py:2 imports `datasets`") and "module_extras" in b for b in bad), bad
-    assert any("via swarm.py:2 imports icl" in b and "`lm_eval`" in b and "`swarm:icl`" in b for b in bad), bad
+    assert any(b.startswith(f"{LIB}/das.py:2 imports `datasets`") and "`das:icl`" in b for b in bad), bad
+    assert any(b.startswith(f"{LIB}/icl.py:3 imports `lm_eval`") and "swarm via swarm.py:2 imports icl" in b
+               and "`swarm:icl`" in b for b in bad), bad
     (tmp_path / "settings.ini").write_text("[DEFAULT]\nrequirements = torch numpy\nextra_icl = lm_eval datasets\n"
                                            "module_extras = icl:icl swarm:icl das:icl\nseparate_env_imports = petals\n")
     assert uncovered(lib, tmp_path) == []
@@ -177,11 +184,6 @@ assert sum(p.numel() for p in m.parameters() if p.requires_grad) > 0
 import datasets
 d = datasets.Dataset.from_dict({"x": [1, 2, 3]})
 assert d.num_rows == 3
-""",
-    "procs": """
-import os, psutil
-import interp_nbs.procs
-assert psutil.Process(os.getpid()).is_running()
 """,
 }
 
