@@ -136,3 +136,51 @@ def test_browser_names_console_errors_and_empty_pages(site):
     probs = docs.browser_problems(site, docs.chromium())
     assert any(p.startswith("02_study.html: console error") and "undefinedFunction" in p for p in probs), probs
     assert "01_hooks.html: renders empty in the browser" in probs, probs
+
+
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def nb(*cells):
+    import nbformat
+    out = nbformat.v4.new_notebook()
+    out.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for kind, src, *outs in cells:
+        c = nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
+        if kind == "code": c.outputs = [nbformat.from_dict(o) for o in (outs[0] if outs else [])]
+        out.cells.append(c)
+    return nbformat.writes(out)
+
+
+def test_render_of_an_executed_notebook(tmp_path):
+    """End to end on a small executed notebook: pages named after notebooks, no prompts, the exported function
+    as an API entry that backticked names link to, alt text from `#| fig-alt:`, a widget view replaced by the
+    cell's static figure, and the key result on the home page; the site check passes on it."""
+    src, out = tmp_path / "nbs", tmp_path / "site"
+    src.mkdir()
+    widget = {"output_type": "display_data", "metadata": {},
+              "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2, "version_minor": 0},
+                       "text/plain": "VBox(children=(Dropdown(...),))"}}
+    fig = {"output_type": "display_data", "metadata": {}, "data": {"image/png": PNG, "text/plain": "<Figure>"}}
+    res = {"output_type": "stream", "name": "stdout", "text": "accuracy 0.97 [0.95, 0.99]\n"}
+    (src / "index.ipynb").write_text(nb(("md", "# Site\n\n> The home page."), ("md", "## Notebooks\n\n<!-- notebook-table -->")))
+    (src / "01_frob.ipynb").write_text(nb(
+        ("md", "# Frobbing\n\n> How `frob` works."),
+        ("code", "#| export\ndef frob(x:int # a number\n        ) -> int:\n    \"Twice `x`.\"\n    return 2 * x"),
+        ("md", "## Use\n\nCall `frob`; the explorer below is a widget."),
+        ("code", "#| fig-alt: A heat map of frobbed layers\nexplorer()", [widget, fig]),
+        ("code", "#| key-result: accuracy\nprint('accuracy 0.97 [0.95, 0.99]')", [res]),
+        ("code", "frob(2)", [{"output_type": "execute_result", "execution_count": 3, "metadata": {}, "data": {"text/plain": "4"}}])))
+    pages = docs.render_offline(src, out)
+    assert [p.name for p, *_ in pages] == ["index.html", "01_frob.html"]
+    s = (out / "01_frob.html").read_text()
+    assert 'class="api api-entry" id="frob"' in s
+    assert 'href="01_frob.html#frob"' in s and "interp-nbs.github.io" not in s
+    assert 'alt="A heat map of frobbed layers"' in s and "No description has been provided" not in s
+    assert "widget-view" not in s and s.count('class="figure"') == 1
+    assert "In&nbsp;[" not in s and "Out[" not in s
+    assert 'class="site-toc"' in s and 'href="#Use"' in s
+    i = (out / "index.html").read_text()
+    assert 'href="01_frob.html"' in i and "accuracy 0.97 [0.95, 0.99]" in i
+    probs, _ = docs.site_problems(out, {"index": "Site", "01_frob": "Frobbing"}, {"frob": "01_frob"})
+    assert probs == [], probs

@@ -282,6 +282,7 @@ def _sanitize(nb, page, page_title, syms, rel_root, entries=None, anchors=None):
     """Make an nbdev-processed notebook plain Jupyter: title header, hidden inputs, no Quarto-only syntax,
     `show_doc` blocks as API entries, figures with alt text, widget views replaced by their static output."""
     imports, heading, nfig = _imports(nb), "", 0
+    nb.metadata.pop("widgets", None)     # widget state: the page would load a widget manager from a CDN
     for i, c in enumerate(nb.cells):
         if c.cell_type == "raw" and (fm := _front_matter(c.source)):
             c.cell_type = "markdown"
@@ -333,7 +334,12 @@ def _sanitize(nb, page, page_title, syms, rel_root, entries=None, anchors=None):
     return nb
 
 
-def _index_table(pages, results) -> str:
+def _inline_md(s: str) -> str:
+    "One line of markdown as inline HTML (backticks as code)."
+    return re.sub(r"^<p>(.*)</p>\s*$", r"\1", _md2html(s).strip(), flags=re.S)
+
+
+def _index_table(pages, results, syms=None) -> str:
     "Markdown-free HTML table of every notebook: link, summary, key result (when the notebook was executed)."
     rows = []
     for stem, (t, s) in pages.items():
@@ -346,7 +352,7 @@ def _index_table(pages, results) -> str:
         elif kr: cell = f'<pre class="key-result">{html.escape(kr[1])}</pre>'
         if kr and kr[2]: cell += f'<div class="key-caption">{html.escape(kr[2])}</div>'
         rows.append(f'<tr><td><a href="{stem}.html">{html.escape(stem.split("_", 1)[0])} {html.escape(t)}</a></td>'
-                    f'<td>{html.escape(s)}</td>' + (f'<td>{cell}</td>' if results else "") + "</tr>")
+                    f'<td>{_inline_md(syms.linkify(s, "index") if syms else s)}</td>' + (f'<td>{cell}</td>' if results else "") + "</tr>")
     head = "<tr><th>notebook</th><th>what it builds</th>" + ("<th>key result</th>" if results else "") + "</tr>"
     return f'<table id="notebook-table" class="notebook-table"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
@@ -374,7 +380,7 @@ CSS = """
  .api-head { display: flex; justify-content: space-between; align-items: baseline; }
  .api-name { font-size: 1.15rem; font-weight: 700; color: #1d3d6b; background: none; }
  .api-source { font-size: 0.8rem; } pre.api-sig { background: #eef2f8; padding: 0.4rem 0.6rem; white-space: pre-wrap; }
- table.notebook-table td { vertical-align: top; } img.key-result { max-width: 22rem; }
+ table.notebook-table td, section.api td, section.api th { vertical-align: top; text-align: left !important; } img.key-result { max-width: 22rem; }
  pre.key-result { font-size: 0.8rem; white-space: pre-wrap; max-width: 22rem; }
  a code { color: #1a5fb4; text-decoration: underline dotted; }
  .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
@@ -501,7 +507,11 @@ def render_offline(src: Path, out: Path):
     raw = {p.stem: json.loads(p.read_text()) for p in notebooks(src)}
     info = {s: (title(raw.get(s) or json.loads((proc / f"{s}.ipynb").read_text()), s), summary(raw.get(s, {"cells": []})))
             for s in order}
-    nbs = {p.stem: nbformat.reads(p.read_text(), as_version=4) for p in pages}
+    def read(p):
+        d = json.loads(p.read_text())
+        for c in d["cells"]: c.pop("has_sd", None)                 # nbdev's marker, not nbformat
+        return nbformat.reads(json.dumps(d), as_version=4)          # (joins list-valued sources into strings)
+    nbs = {p.stem: read(p) for p in pages}
     rel_root = os.path.relpath(ROOT, out)
     # pass 1: every API entry of every page -> the symbol table
     syms, anchors = Symbols(), {}
@@ -522,7 +532,7 @@ def render_offline(src: Path, out: Path):
     for s in order:
         nb = _sanitize(nbs[s], s, info[s][0], syms, rel_root, anchors=anchors[s])
         if s == "index":
-            table = _index_table({q: info[q] for q in order}, results)
+            table = _index_table({q: info[q] for q in order}, results, syms)
             marked = [c for c in nb.cells if c.cell_type == "markdown" and INDEX_MARK in c.source]
             if marked: marked[0].source = marked[0].source.replace(INDEX_MARK, table)
             else: nb.cells.append(nbformat.v4.new_markdown_cell("## Notebooks\n\n" + table))
