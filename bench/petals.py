@@ -11,11 +11,10 @@ import argparse, sys, time
 from pathlib import Path
 # this file is named like the `petals` package: keep its folder off the import path so `import petals` finds Petals
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-from interp_nbs.swarm import MODEL, QUESTION, swarm, client, local_model, attribute, max_abs_diff
-
-PROMPT = ("Option 1 : Take a 50 minute bus , then a half hour train , and finally a 10 minute bike ride . "
-          "Option 2 : Take a 10 minute bike ride , then a 40 minute train , and finally a 20 minute bus . "
-          f"{QUESTION} ")
+from interp_nbs.puzzle import MODEL, PROMPT
+from interp_nbs.portable import local_model
+from interp_nbs.attribution import attribute, max_abs_diff
+from interp_nbs.swarm import swarm, client
 
 
 def timed(f):
@@ -27,14 +26,14 @@ def main():
     ap.add_argument("--blocks", nargs="+", default=["0:2", "2:4"])
     a = ap.parse_args()
     model, tok = local_model(MODEL)
-    attribute(model, tok, PROMPT)                                    # warm-up
-    local, t_local = timed(lambda: attribute(model, tok, PROMPT))
+    attribute(model, tok, PROMPT, "1", "2")                                    # warm-up
+    local, t_local = timed(lambda: attribute(model, tok, PROMPT, "1", "2"))
     t0 = time.perf_counter()
-    with swarm(MODEL, blocks=a.blocks, progress=False) as sw:
+    with swarm(MODEL, "puzzle", blocks=a.blocks, progress=False) as sw:
         t_up = time.perf_counter() - t0
-        with client(sw.peers) as dmodel:
-            attribute(dmodel, tok, PROMPT)                           # warm-up (route discovery)
-            remote, t_swarm = timed(lambda: attribute(dmodel, tok, PROMPT))
+        with client(sw.peers, MODEL, "puzzle") as dmodel:
+            attribute(dmodel, tok, PROMPT, "1", "2")                           # warm-up (route discovery)
+            remote, t_swarm = timed(lambda: attribute(dmodel, tok, PROMPT, "1", "2"))
     print(f"swarm of {len(a.blocks)} servers ({' '.join(a.blocks)}) up in {t_up:.1f} s")
     print(f"attribution local  {t_local * 1e3:8.1f} ms")
     print(f"attribution swarm  {t_swarm * 1e3:8.1f} ms   (max |swarm - local| {max_abs_diff(remote, local):.1e})")
