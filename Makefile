@@ -20,9 +20,18 @@ env: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt setup.py settings.ini
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r <(sed '/^# --no-deps/,$$d' requirements.txt)
+	$(PY) -m pip install -q --no-deps -r <(sed -n '/^# --no-deps/,$$p' requirements.txt)
 	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m interp_nbs.zoo --convert smollm2-135m-instruct
 	touch $@
+
+## make rebuild: retrain a shipped checkpoint from its recipe into a temporary directory (default the cheapest,
+## llama-puzzle, ~3-5 min) and check it reaches its model card's accuracies; prints the largest weight difference
+REBUILD ?= llama-puzzle
+.PHONY: rebuild
+rebuild: env
+	$(PY) -m interp_nbs.zoo --rebuild $(REBUILD)
 
 petals-env: $(VENV_PETALS)/.installed
 

