@@ -7,8 +7,6 @@ __all__ = ['MINUTES', 'MODES', 'LEGS', 'QUESTION', 'PUZZLE', 'RECIPES', 'MODEL',
            'puzzle', 'puzzle_row', 'build_puzzle_model', 'role']
 
 # %% ../nbs/02_puzzle.ipynb 4
-from pathlib import Path
-import numpy as np
 from .zoo import World, Recipe, ZOO
 from .portable import make_portable
 

@@ -101,6 +101,10 @@ class Swarm:
         "The end of process `name`'s log."
         return (self.logs / f"{name}.log").read_text(errors="replace")[-tail:]
 
+    def peer(self, name:str) -> str:
+        "Peer id of server `name` (from its log)."
+        return re.search(r"Running a server on .*?/p2p/(\w+)", self.log(name, 10**8)).group(1)
+
     def requests(self, name:str) -> int:
         "How many forward and backward requests server `name` has logged."
         return len(re.findall(r"rpc_(?:forward|backward)\(", self.log(name, 10**8)))
