@@ -483,11 +483,19 @@ def _patch_nbdev():
             def needed(t):                                           # an import or a show_doc call
                 return isinstance(t, (ast.Import, ast.ImportFrom)) or (
                     isinstance(t, ast.Expr) and isinstance(t.value, ast.Call) and getattr(t.value.func, "id", "") == "show_doc")
-            if cell.directives_.keys() & {"export", "exports", "exporti", "exec_doc"} or all(needed(t) for t in trees):
-                self.k.cell(cell)
-            else:                                                    # imports or show_doc mixed with other code
-                outs = self.k.run("\n".join(ast.unparse(t) for t in trees if needed(t)))
-                if outs: cell.outputs = _dict2obj(outs) + list(cell.get("outputs", []))
+            if cell.directives_.keys() & {"export", "exports", "exporti", "exec_doc"}: self.k.cell(cell)
+            else:                                 # only imports and show_doc calls, each alone; the cell's outputs stay
+                outs = []
+                for t in trees:
+                    if not needed(t): continue
+                    o = self.k.run(ast.unparse(t))
+                    if isinstance(self.k.exc, ImportError) and not isinstance(t, ast.Expr):
+                        # a package of another environment (02_petals's hivemind): show_doc entries do not need it
+                        print(f"  {fm.get('title', '')}: skipped `{ast.unparse(t)[:80]}` ({self.k.exc})", flush=True)
+                        self.k.exc = None; continue
+                    if self.k.exc: break
+                    outs += o or []
+                if outs: cell.outputs = _dict2obj(outs) + ([] if all(needed(t) for t in trees) else list(cell.get("outputs", [])))
         if self.k.exc:
             raise Exception(f"Error in notebook: {fm.get('title', '')} in cell {cell.idx_}:\n{cell.source}") from self.k.exc
     P.exec_show_docs.__call__ = call
