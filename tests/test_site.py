@@ -184,3 +184,11 @@ def test_render_of_an_executed_notebook(tmp_path):
     assert 'href="01_frob.html"' in i and "accuracy 0.97 [0.95, 0.99]" in i
     probs, _ = docs.site_problems(out, {"index": "Site", "01_frob": "Frobbing"}, {"frob": "01_frob"})
     assert probs == [], probs
+
+
+def test_quarto_path_gets_the_notebook_table():
+    "With Quarto, nbdev_docs renders a copy of the notebooks whose index lists every notebook (a markdown table)."
+    md = docs.index_markdown(ROOT / "nbs")
+    for p in docs.notebooks(ROOT / "nbs"):
+        if p.stem != "index": assert f"]({p.name})" in md, p.name
+    assert docs.INDEX_MARK in (ROOT / "nbs" / "index.ipynb").read_text()

@@ -732,10 +732,34 @@ def check_site(src: Path, out: Path, browser=True):
     if probs: sys.exit("site problems:\n  " + "\n  ".join(probs))
 
 
+def index_markdown(src: Path) -> str:
+    "The home page's notebook table as markdown (Quarto path): links to the notebooks, titles and summaries."
+    rows = ["| notebook | what it builds |", "|---|---|"]
+    for p in notebooks(src):
+        if p.stem == "index": continue
+        nb = json.loads(p.read_text())
+        rows.append(f"| [{p.stem.split('_', 1)[0]} {title(nb, p.stem)}]({p.name}) | {summary(nb).replace('|', '&#124;')} |")
+    return "\n".join(rows)
+
+
+def _quarto_src(src: Path) -> Path:
+    "A copy of `src` whose index has its notebook table filled in (nbdev_docs renders that copy)."
+    dst = ROOT / "_build" / "quarto-src"
+    shutil.rmtree(dst, ignore_errors=True); shutil.copytree(src, dst)
+    idx = dst / "index.ipynb"
+    if idx.exists():
+        nb = json.loads(idx.read_text())
+        for c in nb["cells"]:
+            if c["cell_type"] == "markdown" and INDEX_MARK in _src(c):
+                c["source"] = _src(c).replace(INDEX_MARK, index_markdown(src))
+        idx.write_text(json.dumps(nb, indent=1))
+    return dst
+
+
 def render(src: Path, out: Path):
     if shutil.which("quarto"):
         # the real docs path: nbdev + Quarto, into settings.ini's doc_path
-        subprocess.run([str(Path(sys.executable).parent / "nbdev_docs"), "--path", str(src)], check=True, cwd=ROOT)
+        subprocess.run([str(Path(sys.executable).parent / "nbdev_docs"), "--path", str(_quarto_src(src))], check=True, cwd=ROOT)
         built = ROOT / "_docs"
         if out.resolve() != built.resolve():
             shutil.rmtree(out, ignore_errors=True); shutil.copytree(built, out)
