@@ -1,10 +1,11 @@
 """Cost of head-importance accumulation relative to a plain forward + backward on the same batch.
 
-    python bench/importance.py [--model llama-icl] [--shots 8] [--batch 32] [--repeats 20]
+    python bench/importance.py [--model opt-icl] [--shots 8] [--batch 32] [--repeats 20]
 
-Head importance runs the forward under a differentiable head mask (a hook on each layer's output projection)
-and differentiates the answer loss with respect to that mask. The reference is the same forward and a
-`backward()` of the same loss into the model's parameters, without hooks. Both are timed interleaved in one
+Head importance runs the forward under a differentiable per-example head mask (`[batch, layers, heads]`, a hook
+on each layer's output projection) and differentiates the sum of the per-example answer losses with respect to
+that mask in one backward pass. The reference is the same forward and a `backward()` of the same loss into the
+model's parameters, without hooks. Both are timed interleaved in one
 process; the ratio of medians is printed (target <= 1.15).
 """
 import argparse
@@ -17,7 +18,7 @@ from interp_nbs.importance import answer_loss, head_importance
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="llama-icl")
+    ap.add_argument("--model", default="opt-icl")
     ap.add_argument("--task", default="icl_pairs")
     ap.add_argument("--shots", type=int, default=8)
     ap.add_argument("--batch", type=int, default=32)
@@ -25,11 +26,11 @@ def main():
     a = ap.parse_args()
     torch.manual_seed(0)
     model, tok = load(a.model)
-    pairs = Evaluator(model, tok, tasks=[a.task]).requests(a.task, shots=a.shots, n=a.batch)
+    pairs = Evaluator(model, tok, tasks=[a.task]).requests(a.task, shots=a.shots, n=a.batch, split="train")
 
     def plain():
         model.zero_grad(set_to_none=True)
-        answer_loss(model, tok, pairs).backward()
+        answer_loss(model, tok, pairs, per_example=True).sum().backward()
 
     def importance():
         head_importance(model, tok, pairs, batch_size=a.batch, progress=False)
