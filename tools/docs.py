@@ -723,7 +723,8 @@ def check_site(src: Path, out: Path, browser=True):
                and any(ms)]
     declared, repo = _settings_hosts()
     probs, nlinks = site_problems(out, pages, exported, declared, repo)
-    if missing: print("note: names in _modidx.py that no notebook exports now (stale index?): " + ", ".join(missing))
+    if missing: print(f"note: {len(missing)} name(s) in _modidx.py that no notebook exports now (stale index? "
+                      f"nbdev_export rebuilds it): " + ", ".join(missing[:6]) + (", ..." if len(missing) > 6 else ""))
     exe = chromium() if browser else None
     if browser and exe: probs += browser_problems(out, exe)
     elif browser: print("SKIPPED: no chromium")
