@@ -192,3 +192,13 @@ def test_quarto_path_gets_the_notebook_table():
     for p in docs.notebooks(ROOT / "nbs"):
         if p.stem != "index": assert f"]({p.name})" in md, p.name
     assert docs.INDEX_MARK in (ROOT / "nbs" / "index.ipynb").read_text()
+
+
+def test_without_chromium_the_check_says_skipped(site, monkeypatch, capsys):
+    monkeypatch.setattr(docs, "chromium", lambda: None)
+    monkeypatch.setattr(docs, "expected_from", lambda src: (PAGES, EXPORTED))
+    monkeypatch.setattr(docs, "modidx_names", lambda: {})
+    docs.check_site(site.parent, site)
+    assert "SKIPPED: no chromium" in capsys.readouterr().out.splitlines()
+    plant(site, "02_study.html", 'id="score"', 'id="scores"')
+    with pytest.raises(SystemExit, match="no API entry for exported name `score`"): docs.check_site(site.parent, site)
