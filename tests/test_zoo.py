@@ -80,3 +80,10 @@ def test_pretrained_without_package_names_make_env(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match="make env"):
         checkpoints.load("smollm2-135m-instruct")
     assert list(tmp_path.iterdir()) == []                      # nothing half-written
+
+
+def test_command_line_lists_recipes():
+    "`python -m interp_nbs.zoo --list` (the module run as `__main__`) prints every recipe and pretrained name."
+    out = subprocess.run([sys.executable, "-m", "interp_nbs.zoo", "--list"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert {"llama-icl", "opt-icl", "llama-puzzle", "smollm2-135m-instruct"} <= set(out.stdout.split()), out.stdout
