@@ -349,8 +349,8 @@ def _index_table(pages, results, syms=None) -> str:
         kr = results.get(stem)
         cell = ""
         if kr and kr[0] == "image":
-            cell = (f'<img class="key-result" alt="{html.escape(kr[2] or "Key result of " + t, quote=True)}" '
-                    f'src="data:image/png;base64,{kr[1].strip()}">')
+            cell = (f'<a href="{stem}.html"><img class="key-result" alt="{html.escape(kr[2] or "Key result of " + t, quote=True)}" '
+                    f'src="data:image/png;base64,{kr[1].strip()}"></a>')
         elif kr: cell = f'<pre class="key-result">{html.escape(kr[1])}</pre>'
         if kr and kr[2]: cell += f'<div class="key-caption">{html.escape(kr[2])}</div>'
         rows.append(f'<tr><td><a href="{stem}.html">{html.escape(stem.split("_", 1)[0])} {html.escape(t)}</a></td>'
