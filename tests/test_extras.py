@@ -80,8 +80,12 @@ def uncovered(lib: Path = ROOT / LIB, root: Path = ROOT):
                 if name in separate: continue
                 if dists_of(name, table) & allowed: continue
                 gaps.setdefault((m, line, name), []).append((mod, chain))
+    missing = {}                                 # module -> distributions it lacks (to suggest one extra for all)
+    for (m, line, name), users in gaps.items():
+        for u, _ in users: missing.setdefault(u, set()).update(dists_of(name, table))
     for (m, line, name), users in sorted(gaps.items()):
-        need = sorted(e for e, reqs in extras.items() if dists_of(name, table) & reqs)
+        cover = lambda e: -sum(len(missing[u] & extras[e]) for u, _ in users)
+        need = sorted((e for e, reqs in extras.items() if dists_of(name, table) & reqs), key=lambda e: (cover(e), e))
         dist = norm(KNOWN.get(name, name))
         mods_ = sorted(u for u, _ in users)
         chains = [f"{u} via {' -> '.join(c)}" for u, c in users if c]
@@ -159,12 +163,12 @@ ev = Evaluator(model, tok, tasks=["icl_pairs"], limit=4)
 r = ev.samples(2)["icl_pairs"]
 assert len(r.doc_ids) == 4
 """,
-    "widgets": """
+    "widgets": ("widgets,icl", """
 import torch
 from interp_nbs.pruning import explorer
 ui = explorer({("t", 1): {"heads": torch.rand(2, 4)}})
 assert ui.drawn == ("t", 1)
-""",
+"""),                                  # the explorer lives in pruning, which needs [icl] too (module_extras)
     "attribution": """
 import inseq
 from interp_nbs.zoo import load
@@ -195,7 +199,7 @@ def _import_name(req: str) -> str:
 
 
 def smoke_code(extra: str, root=ROOT) -> str:
-    if extra in CALLS: return CALLS[extra]
+    if extra in CALLS: return CALLS[extra][1] if isinstance(CALLS[extra], tuple) else CALLS[extra]
     core, extras, mod_extras, _ = config(root)
     mods = [m for m, ex in mod_extras.items() if extra in ex] if extra != "all" else \
         [p.stem for p in (root / LIB).glob("*.py") if p.stem not in ("_modidx", "__init__")]
@@ -222,7 +226,8 @@ def install_check(extras=None, keep=False):
         env.update(HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
         steps = [[sys.executable, "-m", "venv", str(v)],
                  [str(py), "-m", "pip", "install", "-q", "torch==2.13.0"],
-                 [str(py), "-m", "pip", "install", "-q", f"{wheel}" + (f"[{extra}]" if extra else "")],
+                 [str(py), "-m", "pip", "install", "-q", f"{wheel}" + (f"[{spec}]" if (spec := (
+                     CALLS[extra][0] if isinstance(CALLS.get(extra), tuple) else extra)) else "")],
                  [str(py), "-c", smoke_code(extra)]]
         ok = True
         for cmd in steps:
