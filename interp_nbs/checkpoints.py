@@ -110,9 +110,9 @@ def gguf_path(name:str="smollm2-135m-instruct") -> Path:
 def convert(name:str="smollm2-135m-instruct", # a `PRETRAINED` entry
             out=None # directory; defaults to `cache_dir() / name`
            ) -> Path:
-    """Dequantize the pretrained entry `name` to float32 and save it as a Hugging Face directory with a model card.
+    """Dequantize the pretrained entry `name` to float32 and save it as a Hugging Face directory (538 MB) with a model card.
 
-        path = convert("smollm2-135m-instruct")          # once, ~30 s; `make env` does it
+        path = convert("smollm2-135m-instruct")          # once, 30-40 s; `make env` does it
         print((path / "README.md").read_text())
         model, tok = load("smollm2-135m-instruct")        # from the converted copy, ~1 s
     """
