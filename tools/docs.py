@@ -503,6 +503,12 @@ def _patch_nbdev():
 
 def render_offline(src: Path, out: Path):
     "nbdev processing + nbconvert HTML pages + site chrome; returns the rendered pages [(path, title, errors)]."
+    cwd = os.getcwd()
+    try: return _render_offline(Path(src).resolve(), Path(out).resolve())
+    finally: os.chdir(cwd)
+
+
+def _render_offline(src: Path, out: Path):
     import nbformat
     from nbconvert import HTMLExporter
     from traitlets.config import Config
