@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import orthogonal
+from torch.nn.utils import parametrize
 from tqdm.auto import tqdm
 from .hooks import module, layout, capture, edit, take, put
 
@@ -120,8 +121,9 @@ class Intervention(nn.Module):
         if p is not None and p.dtype != base.dtype:
             raise TypeError(f"{type(self).__name__} is {p.dtype} but the site's activations are {base.dtype}: "
                             f"call `.to({base.dtype})` on the intervention or load the model in {p.dtype}")
-        return torch.stack([self.mix(self.maps[0 if self.shared else i], base[:, i], source[:, i], i)
-                            for i in range(self.positions)], 1)
+        with parametrize.cached():      # each orthogonal weight is computed once per call, not at every use
+            return torch.stack([self.mix(self.maps[0 if self.shared else i], base[:, i], source[:, i], i)
+                                for i in range(base.shape[1])], 1)
     def extra_loss(self): return 0.0
     def config(self): return dict(kind=type(self).__name__, width=self.width, positions=self.positions, shared=self.shared, **self.kw)
 

@@ -57,9 +57,9 @@ def price_row(task:str):
 
 CONTEXT = len(prompt(0, 1, 0).split()) + 2      # BOS + prompt + answer
 PRICE = World({t: price_row(t) for t in TASKS}, {"both": 0.5, "left": 0.25, "right": 0.25}, context=CONTEXT,
-              about="price tagging: is Z between X and Y? (task token: both / left / right boundary)")
+              about="price tagging: is Z between X and Y? (task token: both / left / right boundary)", name="price")
 PRICE_AND = World({"both": price_row("both")}, {"both": 1.0}, context=CONTEXT,
-                  about="price tagging: is Z between X and Y? (the AND answer only)")
+                  about="price tagging: is Z between X and Y? (the AND answer only)", name="price-and")
 
 RECIPES = {
     "llama-price": Recipe("llama", world=PRICE, steps=3000, batch=64, seed=0, lr=3e-3,
@@ -159,16 +159,20 @@ def counterfactuals(tok, # the model's tokenizer
     return Dataset.from_list(rows)
 
 # %% ../nbs/08_price.ipynb 20
-def capitals(tok, model, path=None) -> dict:
+def capitals(tok, model, path=None, # the capitals table (default: the one shipped in `interp_nbs/data/das/`)
+             rows:list=None # or rows {"Country": ..., "Capital City": ...} to check
+            ) -> dict:
     "Countries whose capital's first token is `model`'s top next token after 'The capital of {country} is': country -> capital."
     import csv, interp_nbs
     from pathlib import Path
-    rows = list(csv.DictReader(open(path or Path(interp_nbs.__file__).parent / "data" / "das" / "capitals.csv")))
+    rows = rows or list(csv.DictReader(open(path or Path(interp_nbs.__file__).parent / "data" / "das" / "capitals.csv")))
     name = lambda c: c.split("(")[-1].rstrip(") ").strip()            # "Wien (Vienna)" -> "Vienna"
-    enc = tok([f"The capital of {r['Country']} is" for r in rows], return_tensors="pt", padding=True, padding_side="left")
-    with torch.no_grad(): top = model(**enc).logits[:, -1].argmax(-1)                 # [countries]
+    top = []
+    for i in range(0, len(rows), 32):
+        enc = tok([f"The capital of {r['Country']} is" for r in rows[i:i + 32]], return_tensors="pt", padding=True, padding_side="left")
+        with torch.no_grad(): top += model(**enc).logits[:, -1].argmax(-1).tolist()      # [countries]
     first = [tok.encode(" " + name(r["Capital City"]), add_special_tokens=False)[0] for r in rows]
-    return {r["Country"]: name(r["Capital City"]) for r, t, f in zip(rows, top.tolist(), first) if t == f}
+    return {r["Country"]: name(r["Capital City"]) for r, t, f in zip(rows, top, first) if t == f}
 
 def capital_pairs(tok, known:dict, # country -> capital, from `capitals`
                   countries:list, # the countries to pair (e.g. a train or test split)
