@@ -180,9 +180,9 @@ def watchdog(pids, # processes to end with the owner (their descendants at that 
     finally: w.kill(); w.wait()
 
 # %% ../nbs/02_procs.ipynb 16
-def _kill_owner(script:str, wait:float=15.) -> tuple:
-    "Run `script` (it prints pids, then sleeps) and `kill -9` it: `(pids below it, what is left of them, seconds)`."
-    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+def _kill_owner(script, wait:float=15.) -> tuple:
+    "Run `script` (it prints pids, then sleeps; or take its running `Popen`), `kill -9` it: `(pids below it, what is left, seconds)`."
+    p = script if isinstance(script, subprocess.Popen) else subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     assert line, "the script printed no pids (its error is above)"
     pids = sorted({int(x) for x in line.split()} | set(descendants(p.pid)))
