@@ -31,6 +31,7 @@ def attribute(model, # a causal LM: local, or Petals' distributed model
         return im.attribute(prompt, prompt + answer, attributed_fn="contrast_prob_diff", contrast_targets=prompt + contrast,
                             step_scores=["contrast_prob_diff", "probability"], show_progress=False)
 
+# %% ../nbs/02_attribution.ipynb 8
 def attribution_tensors(out) -> dict:
     "The attribution tensor and step scores of the first sequence of an inseq output, by name."
     seq = out.sequence_attributions[0]
@@ -63,7 +64,7 @@ def relative_diff(a, # inseq output
         out.append(d / size if size > 0 else (0.0 if d == 0 else float("inf")))
     return max(out)
 
-# %% ../nbs/02_attribution.ipynb 8
+# %% ../nbs/02_attribution.ipynb 10
 def token_scores(out):
     "`(tokens, scores)`: the prompt's tokens (BOS dropped) and their summed attribution to the answer."
     seq = out.sequence_attributions[0]

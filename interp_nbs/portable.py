@@ -23,7 +23,12 @@ def _string_merges(tj:dict) -> bool:
 
 def make_portable(path # a Llama-family checkpoint directory written by transformers 5
                  ) -> dict:
-    "Add the config and tokenizer keys transformers 4.34 (Petals' version) reads; returns the keys written."
+    """Add the config and tokenizer keys transformers 4.34 (Petals' version) reads; returns the keys written.
+
+        model.save_pretrained(d); tok.save_pretrained(d)     # transformers 5
+        make_portable(d)                                     # {'rope_theta': ..., 'tokenizer_class': ...}
+        local_model(d)                                       # loads with transformers 4.34 too
+    """
     path, written = Path(path), {}
     if not (path / "config.json").exists(): raise FileNotFoundError(f"{path} has no config.json: not a checkpoint directory")
     cfg = json.loads((path / "config.json").read_text())

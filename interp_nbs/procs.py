@@ -115,6 +115,7 @@ def _end(sig=signal.SIGKILL):
     if sig != signal.SIGKILL: signal.signal(sig, signal.SIG_DFL)      # from the handler (main thread): exit by `sig`
     os.kill(me.pid, sig)
 
+# %% ../nbs/02_procs.ipynb 13
 def die_with_owner(owner_pid:int, # the process whose end ends this one (usually the parent)
                    interval:float=0.5 # seconds between two checks of the watching thread
                   ):
@@ -136,7 +137,7 @@ def die_with_owner(owner_pid:int, # the process whose end ends this one (usually
     threading.Thread(target=watch, name="die_with_owner", daemon=True).start()
     if owner_pid == parent and os.getppid() != parent: _end()     # the owner died before the signal was armed
 
-# %% ../nbs/02_procs.ipynb 14
+# %% ../nbs/02_procs.ipynb 15
 _WATCH = '''
 import os, sys, time, psutil
 def live(p):
@@ -179,7 +180,7 @@ def watchdog(pids, # processes to end with the owner (their descendants at that 
     try: yield w
     finally: w.kill(); w.wait()
 
-# %% ../nbs/02_procs.ipynb 16
+# %% ../nbs/02_procs.ipynb 17
 def _kill_owner(script, wait:float=15.) -> tuple:
     "Run `script` (it prints pids, then sleeps; or take its running `Popen`), `kill -9` it: `(pids below it, what is left, seconds)`."
     p = script if isinstance(script, subprocess.Popen) else subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

@@ -22,6 +22,7 @@ class _Shared:
             self.depth -= 1
             if self.depth == 0: self.undo(); self.undo = None
 
+# %% ../nbs/02_sandbox.ipynb 6
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 def _loopback_only(host):
@@ -56,7 +57,7 @@ def guard_loopback():
     """
     return _GUARD
 
-# %% ../nbs/02_sandbox.ipynb 10
+# %% ../nbs/02_sandbox.ipynb 11
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
                "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false"}
 
@@ -76,7 +77,7 @@ def environment(values:dict # variable -> value while the block runs
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
 
-# %% ../nbs/02_sandbox.ipynb 13
+# %% ../nbs/02_sandbox.ipynb 14
 @contextmanager
 def quiet(*names:str, # logger names, e.g. "hivemind", "petals"
           level:int=logging.ERROR # only records at this level or above pass while the block runs
