@@ -4,8 +4,8 @@
 
 # %% auto 0
 __all__ = ['residual_streams', 'unembed', 'stream_names', 'logit_lens', 'answer_id', 'answer_curve', 'top1_depth', 'lens_table',
-           'plot_lens', 'fingerprint', 'tuned_lens', 'check_lens', 'translate', 'kl_to_final', 'train_tuned_lens',
-           'save_lens', 'load_lens']
+           'plot_lens', 'fingerprint', 'tuned_lens', 'check_lens', 'translate', 'kl_to_final', 'lens_kl',
+           'train_tuned_lens', 'save_lens', 'load_lens', 'fit_tuned_lens']
 
 # %% ../nbs/10_lens_tracing.ipynb 3
 import hashlib, json
@@ -172,6 +172,25 @@ def kl_to_final(lp:torch.Tensor # `[layers + 1, ..., vocab]` log-probabilities
     p = lp[-1].exp()
     return (p * (lp[-1] - lp)).sum(-1).flatten(1).mean(1)
 
+def lens_kl(model:nn.Module, input_ids:torch.Tensor, lens=None, attention_mask=None,
+            chunk:int=256 # positions unembedded at once (memory: chunk x vocab floats per stream)
+           ) -> torch.Tensor:
+    "`kl_to_final(logit_lens(...))` over the real tokens of a batch, stream by stream in chunks: no `[layers, tokens, vocab]` tensor."
+    if lens is not None: check_lens(lens, model)
+    kw = {} if attention_mask is None else dict(attention_mask=attention_mask)
+    hs = residual_streams(model, input_ids, **kw).flatten(1, 2)                # [L+1, positions, hidden]
+    if attention_mask is not None: hs = hs[:, attention_mask.flatten().bool()]
+    out = torch.zeros(len(hs))
+    with torch.no_grad():
+        for a in range(0, hs.shape[1], chunk):
+            h = hs[:, a:a + chunk]
+            if lens is not None: h = translate(lens, h)
+            final = unembed(model, h[-1]).float().log_softmax(-1)
+            for i in range(len(hs) - 1):
+                lp = unembed(model, h[i]).float().log_softmax(-1)
+                out[i] += (final.exp() * (final - lp)).sum(-1).sum()
+    return out / hs.shape[1]
+
 def train_tuned_lens(model:nn.Module, lens, input_ids:torch.Tensor, # `[batch, tokens]` training text
                      steps:int=300, lr:float=1e-2, tokens:int=1024, # optimizer steps, Adam learning rate, token positions per step
                      seed:int=0, progress:bool=True, attention_mask=None) -> list:
@@ -215,3 +234,28 @@ def load_lens(path, model:nn.Module):
     lens = TunedLens.from_model_and_pretrained(model, str(path), map_location="cpu")
     lens.fingerprint = fp
     return lens.eval()
+
+# %% ../nbs/10_lens_tracing.ipynb 52
+def fit_tuned_lens(model:nn.Module, lens, input_ids:torch.Tensor, # `[batch, tokens]` text
+                   attention_mask=None, ridge:float=1e-2 # padding mask; ridge penalty relative to the streams' mean square
+                  ) -> torch.Tensor:
+    """Set every translator in closed form: the affine map from its stream to the last stream (before the final norm)
+    with the least squared error, by ridge regression. A cheap start for `train_tuned_lens` (which minimises KL)
+    when a KL step over a large vocabulary is too slow; returns each stream's relative residual `[layers]`.
+
+        fit_tuned_lens(model, lens, ids)          # then optionally train_tuned_lens(model, lens, ids)
+    """
+    check_lens(lens, model)
+    kw = {} if attention_mask is None else dict(attention_mask=attention_mask)
+    hs = residual_streams(model, input_ids, **kw).flatten(1, 2).double()      # [L+1, positions, hidden]
+    if attention_mask is not None: hs = hs[:, attention_mask.flatten().bool()]
+    y, err = hs[-1], []
+    for i, tr in enumerate(lens.layer_translators):
+        X = torch.cat([hs[i], torch.ones_like(hs[i][:, :1])], 1)              # [positions, hidden + 1]
+        G = X.T @ X
+        G += ridge * G.diagonal().mean() * torch.eye(len(G), dtype=G.dtype)
+        W = torch.linalg.solve(G, X.T @ y)                                    # [hidden + 1, hidden]: y ~ X W
+        with torch.no_grad():                                                 # the lens computes h + h A^T + b
+            tr.weight.copy_((W[:-1] - torch.eye(W.shape[1], dtype=W.dtype)).T); tr.bias.copy_(W[-1])
+        err.append(((X @ W - y).pow(2).sum() / (y - y.mean(0)).pow(2).sum()).item())
+    return torch.tensor(err)
