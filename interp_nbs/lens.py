@@ -235,7 +235,7 @@ def load_lens(path, model:nn.Module):
     lens.fingerprint = fp
     return lens.eval()
 
-# %% ../nbs/10_lens_tracing.ipynb 52
+# %% ../nbs/10_lens_tracing.ipynb 54
 def fit_tuned_lens(model:nn.Module, lens, input_ids:torch.Tensor, # `[batch, tokens]` text
                    attention_mask=None, ridge:float=1e-2 # padding mask; ridge penalty relative to the streams' mean square
                   ) -> torch.Tensor:
