@@ -125,7 +125,10 @@ def head_importance(model, tok,
 
 # %% ../nbs/04_importance.ipynb 23
 def ablation_importance(model, tok, pairs:list, batch_size:int=64, progress:bool=True) -> torch.Tensor:
-    "`[layers, heads]`: mean increase of the answer loss when each head alone is masked (the exact score)."
+    """`[layers, heads]`: mean increase of the answer loss when each head alone is masked (the exact score).
+        pairs = Evaluator(model, tok).requests("icl_pairs", shots=8, n=128, split="train")
+        exact = ablation_importance(model, tok, pairs)
+        spearman(head_importance(model, tok, pairs), exact)     # (rho, exact p)"""
     lay = layout(model)
     base = doc_losses(model, tok, pairs, batch_size=batch_size)
     out = torch.zeros(lay.n_layers, lay.n_heads)

@@ -131,7 +131,10 @@ def raised_logits(model, x, att, where,
     return out
 
 def head_scores(model, x, att, where, max_positions:int=None) -> dict:
-    "`{'prefix', 'prev', 'ov', 'raised'}`: the four `[layers, heads]` scores of every head on the probe rows."
+    """`{'prefix', 'prev', 'ov', 'raised'}`: the four `[layers, heads]` scores of every head on the probe rows.
+        x, att, where = repeated_sequences(tok, n=128)
+        scores = head_scores(model, x, att, where)
+        induction_heads(scores, thresholds(null_scores(model, tok, range(10), dict(n=128))))"""
     return dict(prefix=prefix_matching(model, x, att, where), prev=previous_token(model, x, att),
                 ov=ov_copying(model), raised=raised_logits(model, x, att, where, max_positions=max_positions))
 
@@ -181,6 +184,8 @@ def load_null(name:str) -> dict:
 def induction_heads(scores:dict, # `head_scores` of the model
                     thr:dict # `thresholds` of its null
                    ) -> list:
-    "`(layer, head)` of heads whose prefix-matching and raised-logit copying scores both pass their thresholds."
+    """`(layer, head)` of heads whose prefix-matching and raised-logit copying scores both pass their thresholds.
+        thr = thresholds(load_null("opt-icl"))             # fixed beforehand, from random initialisations
+        induction_heads(head_scores(model, *repeated_sequences(tok, n=128)), thr)   # [(1, 0), ...]"""
     ok = (scores["prefix"] >= thr["prefix"]) & (scores["raised"] >= thr["raised"])
     return [tuple(i) for i in ok.nonzero().tolist()]
