@@ -47,7 +47,7 @@ kernel: env $(VENV_PETALS)/.installed
 ## make test: the notebooks' cells (nbdev_test), tests/ (pytest), export in sync, every page renders
 test: env $(VENV_PETALS)/.installed lint
 	$(VENV)/bin/nbdev_test --n_workers 2 --timing --skip_file_re '^([_.]|.*petals)'
-	$(VENV_PETALS)/bin/nbdev_test --path nbs/02_petals.ipynb --timing
+	$(VENV_PETALS)/bin/nbdev_test --path nbs --file_re '.*petals.*' --n_workers 1 --timing
 	$(VENV)/bin/pytest -q tests
 	$(MAKE) --no-print-directory export-check docs-check
 
@@ -96,6 +96,8 @@ bench: env $(VENV_PETALS)/.installed
 	$(PY) bench/hooks.py
 	$(PY) bench/importance.py
 	$(PY) bench/distributed.py
+	$(PY) bench/das.py
+	$(PY) bench/tracing.py
 	$(VENV_PETALS)/bin/python bench/petals.py
 
 clean:
