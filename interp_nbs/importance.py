@@ -8,7 +8,7 @@ __all__ = ['head_mask_tensor', 'ffn_mask_tensor', 'masked', 'answer_loss', 'batc
            'fingerprint', 'save_importance', 'load_importance']
 
 # %% ../nbs/04_importance.ipynb 3
-import itertools, json
+import itertools, json, math
 from contextlib import contextmanager, ExitStack
 from pathlib import Path
 import numpy as np
@@ -165,8 +165,14 @@ def head_share_k(scores:torch.Tensor, share:float=0.5, max_frac:float=0.25) -> i
     k = int((s.cumsum(0) < share * s.sum()).sum()) + 1
     return max(1, min(k, int(max_frac * s.numel())))
 
-def random_heads(shape, k:int, n:int=10, seed:int=0) -> list:
-    "`n` random keep-masks of `shape` with `k` heads removed each."
+def random_heads(shape, k:int, n:int=10, seed:int=0, exact_max:int=100) -> list:
+    "Keep-masks of `shape` with `k` heads removed: every such set if there are at most `exact_max`, else `n` random ones."
+    total = math.prod(shape)
+    if math.comb(total, k) <= exact_max:          # the exact expectation over random k-sets
+        out = []
+        for c in itertools.combinations(range(total), k):
+            m = torch.ones(total); m[list(c)] = 0; out.append(m.view(shape))
+        return out
     g = torch.Generator().manual_seed(seed)
     out = []
     for _ in range(n):
