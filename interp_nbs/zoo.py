@@ -246,6 +246,8 @@ class Recipe:
 RECIPE_MODULES = [          # modules that declare `RECIPES = {name: Recipe(...)}`, one line each
     "interp_nbs.icl",
     "interp_nbs.puzzle",
+    "interp_nbs.price",       # llama-price, llama-price-and (08_das)
+    "interp_nbs.capitals",    # llama-world (09_paris)
 ]
 
 def _module_recipes(module:str) -> dict:
