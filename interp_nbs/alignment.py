@@ -6,8 +6,8 @@
 __all__ = ['KINDS', 'sweep', 'heatmap', 'probe', 'save', 'load', 'predict', 'generate']
 
 # %% ../nbs/08_alignment.ipynb 3
-import json, math
-from dataclasses import dataclass, asdict
+import json
+from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 import torch
@@ -19,7 +19,7 @@ from .das import (Site, site, Intervention, Vanilla, RotatedK, LowRank, Boundles
 
 KINDS = {k.__name__: k for k in (Vanilla, RotatedK, LowRank, Boundless)}
 
-# %% ../nbs/08_alignment.ipynb 8
+# %% ../nbs/08_alignment.ipynb 9
 def sweep(model, train_data, dev_data,
           layers:list, # layer indices
           positions:dict, # column name -> role specs, e.g. {"Z..Z+2": ("Z", "Z+1", "Z+2"), "X": ("X",)}
@@ -60,7 +60,7 @@ def _axes():
     import matplotlib.pyplot as plt
     return plt.subplots(figsize=(7, 3))[1]
 
-# %% ../nbs/08_alignment.ipynb 14
+# %% ../nbs/08_alignment.ipynb 15
 def probe(model, site:Site, train_data, test_data, target:str="base_left", steps:int=300, seed:int=0) -> float:
     "Test accuracy of a logistic-regression probe for the boolean column `target` on the site's base activations."
     def feats(d):
@@ -74,7 +74,7 @@ def probe(model, site:Site, train_data, test_data, target:str="base_left", steps
         opt.zero_grad(); loss.backward(); opt.step()
     with torch.no_grad(): return ((lin((xb - mu) / sd)[:, 0] > 0).float() == yb).float().mean().item()
 
-# %% ../nbs/08_alignment.ipynb 17
+# %% ../nbs/08_alignment.ipynb 18
 def save(path, # file stem: writes `path.safetensors` (weights) and `path.json` (site, intervention, model)
          iv:Intervention, site:Site, model,
          **meta # anything else worth keeping (scores, training data seed, ...)
@@ -93,7 +93,7 @@ def save(path, # file stem: writes `path.safetensors` (weights) and `path.json` 
     path.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
     return path
 
-# %% ../nbs/08_alignment.ipynb 18
+# %% ../nbs/08_alignment.ipynb 19
 def load(path, # file stem given to `save`
          model # the model to apply it to: must be the model it was learned on
         ) -> tuple:
@@ -119,7 +119,7 @@ def load(path, # file stem given to `save`
     iv.load_state_dict(load_file(str(path.with_suffix(".safetensors"))))   # on CPU: no device is assumed
     return iv.eval(), site, info
 
-# %% ../nbs/08_alignment.ipynb 21
+# %% ../nbs/08_alignment.ipynb 22
 @torch.no_grad()
 def predict(model, site:Site, iv:Intervention, rows) -> tuple:
     """`(before, after)`: next-token predictions `[batch]` of the base inputs, then with the source's variable set in.
@@ -132,7 +132,7 @@ def predict(model, site:Site, iv:Intervention, rows) -> tuple:
     plain = model(**b["base"]).logits[torch.arange(len(b["base_len"])), b["base_len"] - 1]
     return plain.argmax(-1), logits(model, site, iv, b).argmax(-1)
 
-# %% ../nbs/08_alignment.ipynb 22
+# %% ../nbs/08_alignment.ipynb 23
 @torch.no_grad()
 def generate(model, site:Site, iv:Intervention, row:dict, # one counterfactual example (a `Dataset` row)
              max_new_tokens:int=5) -> torch.Tensor:

@@ -9,8 +9,7 @@ __all__ = ['resolve', 'Site', 'site', 'Rotation', 'Intervention', 'Vanilla', 'Ro
 
 # %% ../nbs/08_das.ipynb 3
 import json, math, re
-from dataclasses import dataclass, asdict, field
-import numpy as np
+from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import orthogonal
@@ -18,7 +17,7 @@ from torch.nn.utils import parametrize
 from tqdm.auto import tqdm
 from .hooks import module, layout, capture, edit, take, put
 
-# %% ../nbs/08_das.ipynb 10
+# %% ../nbs/08_das.ipynb 11
 def _one(spec:str, roles:dict, n:int, row:int, which:str) -> list:
     "Token positions of one role spec in one example of `n` tokens."
     m = re.fullmatch(r"(\w+)(\*|[+-]\d+)?", spec)
@@ -46,7 +45,7 @@ def resolve(roles:list, # per example, role -> [start, end) token span (a column
                          "splits numbers): use the role's last token ('Z' instead of 'Z*') or batch rows with equal counts")
     return torch.tensor(rows, dtype=torch.long)   # [batch, k]
 
-# %% ../nbs/08_das.ipynb 13
+# %% ../nbs/08_das.ipynb 14
 @dataclass
 class Site:
     "Where an intervention acts: a module's output (or input), optionally one head's slice, at token positions by role."
@@ -93,7 +92,7 @@ def site(model:nn.Module, # a causal LM `layout` knows
         return Site(lay.out_proj[layer], positions, lay.head_dim, at="input", head=head, label=tag)
     raise ValueError(f"part={part!r}: use 'block', 'ffn' or 'head'")
 
-# %% ../nbs/08_das.ipynb 16
+# %% ../nbs/08_das.ipynb 17
 class Rotation(nn.Module):
     "An orthogonal map `[width] -> [rank]` (`rank` orthonormal columns), kept orthogonal by parametrization."
     def __init__(self, width:int, rank:int=None):
@@ -103,7 +102,7 @@ class Rotation(nn.Module):
     def weight(self): return self.lin.weight.T     # [width, rank], orthonormal columns
     def forward(self, x): return x @ self.weight    # [..., width] -> [..., rank]
 
-# %% ../nbs/08_das.ipynb 19
+# %% ../nbs/08_das.ipynb 20
 class Intervention(nn.Module):
     "Base class: `forward(base, source)` on `[batch, k, width]` at the site's k positions; one map per position unless `shared`."
     def __init__(self, width:int, positions:int=1, shared:bool=False, **kw):
@@ -184,7 +183,7 @@ def intervention(kind, # `Vanilla`, `RotatedK`, `LowRank` or `Boundless`
     torch.manual_seed(seed)
     return kind(site.width, len(site.positions), shared=shared, **kw)
 
-# %% ../nbs/08_das.ipynb 22
+# %% ../nbs/08_das.ipynb 23
 def collate(rows:dict, # a slice of a counterfactual `Dataset` (column -> list)
             site:Site # gives the role specs to resolve
            ) -> dict:
@@ -204,7 +203,7 @@ def collate(rows:dict, # a slice of a counterfactual `Dataset` (column -> list)
     out["labels"] = torch.tensor(rows["labels"]); out["base_labels"] = torch.tensor(rows["base_labels"])
     return out
 
-# %% ../nbs/08_das.ipynb 23
+# %% ../nbs/08_das.ipynb 24
 def activation(model, site:Site, inputs:dict, positions:torch.Tensor) -> torch.Tensor:
     "The site's activation `[batch, k, width]` at `positions` on `inputs` (no gradient; the forward stops at the site)."
     with torch.no_grad(), capture(model, site.module, input=site.at == "input", output=site.at == "output", stop=True) as t:
@@ -239,7 +238,7 @@ def logits(model, site:Site, iv:Intervention, b:dict) -> torch.Tensor:
         out = model(**b["base"]).logits                                       # [batch, T, vocab]
     return out[torch.arange(len(out)), b["base_len"] - 1]
 
-# %% ../nbs/08_das.ipynb 27
+# %% ../nbs/08_das.ipynb 28
 def fingerprint(model:nn.Module) -> str:
     "SHA-256 of the model's config and every parameter's bytes: equal iff the weights are bit-identical."
     import hashlib
@@ -263,7 +262,7 @@ class frozen:
         if graded: raise RuntimeError(f"model parameters got gradients ({graded[:3]}...): the model must stay frozen")
         if fingerprint(self.model) != self.before: raise RuntimeError("model weights changed while frozen")
 
-# %% ../nbs/08_das.ipynb 28
+# %% ../nbs/08_das.ipynb 29
 def loss_of(model, site:Site, iv:Intervention, b:dict) -> torch.Tensor:
     "Training loss of a `collate`d batch: cross-entropy of the counterfactual label at the last token + the boundary term."
     return nn.functional.cross_entropy(logits(model, site, iv, b), b["labels"]) + iv.extra_loss()
@@ -299,7 +298,7 @@ def train(model, iv:Intervention, site:Site,
         iv.eval()
     return losses
 
-# %% ../nbs/08_das.ipynb 30
+# %% ../nbs/08_das.ipynb 31
 def wilson(k:int, n:int, z:float=1.96) -> tuple:
     "95% Wilson interval of a proportion `k/n`."
     if n == 0: return (float("nan"), float("nan"))

@@ -7,7 +7,6 @@ __all__ = ['recall_facts', 'embedding_name', 'noise_level', 'find_span', 'Tracin
            'rank_correlation', 'plot_traces']
 
 # %% ../nbs/10_tracing.ipynb 3
-import math, time
 from dataclasses import dataclass
 import numpy as np
 import torch
@@ -15,7 +14,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from .hooks import capture, edit, layout, module, patch_from, steer
 
-# %% ../nbs/10_tracing.ipynb 7
+# %% ../nbs/10_tracing.ipynb 8
 def recall_facts(tok, # a tokenizer of the zoo's in-context world (`world_tokenizer()`)
                  n:int=32, # prompts
                  seed:int=0 # data seed
@@ -31,7 +30,7 @@ def recall_facts(tok, # a tokenizer of the zoo's in-context world (`world_tokeni
         if len(out) == n: break
     return out
 
-# %% ../nbs/10_tracing.ipynb 10
+# %% ../nbs/10_tracing.ipynb 11
 def embedding_name(model:nn.Module) -> str:
     "Module name of the input embedding (its output is what tracing corrupts)."
     emb = model.get_input_embeddings()
@@ -78,7 +77,7 @@ def _sites(lay, kind, l, window):
     names = lay.attn if kind == "attn" else lay.ffn
     return [names[j] for j in range(max(0, l - window // 2), min(lay.n_layers, l - (-window // 2)))]
 
-# %% ../nbs/10_tracing.ipynb 11
+# %% ../nbs/10_tracing.ipynb 12
 @dataclass
 class Tracing:
     "Result of `causal_trace`: the answer's score with each site restored, and the two runs it lies between."
@@ -129,7 +128,7 @@ def causal_trace(model:nn.Module, input_ids:torch.Tensor, # `[tokens]` one promp
             with edit(model, fns): out[i] = score(model(input_ids=x.expand(n, -1)).logits[:, -1], answer).view(len(tokens), samples).mean(1)
     return Tracing(out, clean_score, corrupt, kind, layers, tokens, list(subject))
 
-# %% ../nbs/10_tracing.ipynb 15
+# %% ../nbs/10_tracing.ipynb 16
 def attribution_patching(model:nn.Module, input_ids:torch.Tensor, subject:list, answer:int,
                          samples:int=10, noise:float=3.0, seed:int=0, # as in `causal_trace` (same seed: same noise)
                          metric:str="prob") -> torch.Tensor:
@@ -160,7 +159,7 @@ def rank_correlation(a:torch.Tensor, b:torch.Tensor) -> float:
     ra, rb = ranks(a), ranks(b)
     return torch.corrcoef(torch.stack([ra, rb]))[0, 1].item()
 
-# %% ../nbs/10_tracing.ipynb 18
+# %% ../nbs/10_tracing.ipynb 19
 def plot_traces(results:list, # `Tracing` results (e.g. hidden, attn, ffn) of one prompt
                 labels:list, # token strings of the prompt
                 axs=None, titles=None):

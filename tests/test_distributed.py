@@ -167,7 +167,7 @@ def unequal():
     from torch.nn.parallel import DistributedDataParallel as DDP
     m = DDP(MODEL)
     assert placement(m).kind == "dp"
-    with capture(m, LAY.final_norm) as t:
+    with capture(m, LAY.final_norm):
         with torch.no_grad():
             m(local_rows(IDS))
             if dist.get_rank() == 0: module(m.module, LAY.final_norm)(torch.zeros(1, 2, MODEL.config.hidden_size))
