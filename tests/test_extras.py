@@ -198,11 +198,16 @@ def _import_name(req: str) -> str:
     return inv.get(n, n.replace("-", "_"))
 
 
-def smoke_code(extra: str, root=ROOT) -> str:
+def smoke_code(extra: str, root=ROOT, wheel=None) -> str:
+    "The small call of an extra; for [all] (and extras without one) imports of its modules (those in `wheel`)."
     if extra in CALLS: return CALLS[extra][1] if isinstance(CALLS[extra], tuple) else CALLS[extra]
     core, extras, mod_extras, _ = config(root)
-    mods = [m for m, ex in mod_extras.items() if extra in ex] if extra != "all" else \
-        [p.stem for p in (root / LIB).glob("*.py") if p.stem not in ("_modidx", "__init__")]
+    if wheel is not None:
+        import zipfile
+        present = {Path(n).stem for n in zipfile.ZipFile(wheel).namelist() if re.fullmatch(rf"{LIB}/\w+\.py", n)}
+    else: present = {p.stem for p in (root / LIB).glob("*.py")}
+    mods = [m for m, ex in mod_extras.items() if extra in ex and m in present] if extra != "all" else \
+        sorted(present - {"_modidx", "__init__"})
     reqs = extras.get(extra, set())
     return "\n".join([f"import {_import_name(r)}" for r in sorted(reqs)] +
                      [f"import {LIB}.{m}" for m in sorted(mods)] + ["print('imported', %r)" % mods])
@@ -228,7 +233,7 @@ def install_check(extras=None, keep=False):
                  [str(py), "-m", "pip", "install", "-q", "torch==2.13.0"],
                  [str(py), "-m", "pip", "install", "-q", f"{wheel}" + (f"[{spec}]" if (spec := (
                      CALLS[extra][0] if isinstance(CALLS.get(extra), tuple) else extra)) else "")],
-                 [str(py), "-c", smoke_code(extra)]]
+                 [str(py), "-c", smoke_code(extra, wheel=wheel)]]
         ok = True
         for cmd in steps:
             r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)
