@@ -47,7 +47,7 @@ def prompt_template(shots:int) -> str:
 
 def task_files(name:str, # task name, e.g. "icl_labels"
                kind:str, # mapping kind
-               out=TASK_DIR, # folder to write
+               out, # folder to write (`TASK_DIR` regenerates the shipped files; nothing is written there by default)
                seed:int=0):
     "Write the JSON-lines splits and the lm-eval YAML config of one task; returns the YAML path."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
