@@ -5,7 +5,7 @@ kernel (transformers 4.34 in .venv-petals), and shutting down leaves no process 
 It takes ~15-25 s (a server, a kernel, imports of torch and transformers), so `make test` skips it and
 `make lab-check` runs it (INTERP_NBS_LAB_CHECK=1). The Petals kernel is registered by `make kernel`; the test
 runs that target itself when the kernel is missing."""
-import json, os, secrets, shutil, socket, subprocess, sys, tempfile, time, uuid
+import json, os, secrets, shutil, socket, subprocess, tempfile, time, uuid
 from pathlib import Path
 import pytest
 

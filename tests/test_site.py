@@ -2,7 +2,7 @@
 a broken local link, a broken anchor, a link to an invented host, an input/output prompt, an exported name
 without an entry, a notebook missing from the home page, duplicate anchors, a remote script; in chromium
 (when installed) a console error and an empty page."""
-import re, shutil, sys
+import sys
 from pathlib import Path
 import pytest
 

@@ -13,7 +13,7 @@ names to their entries, source links relative to the repository, figure alt text
 home page listing every notebook with its key result (the output of its cell marked `#| key-result`, when
 the notebook was executed). Everything is derived from the notebooks themselves: no list of pages or names.
 """
-import argparse, ast, base64, hashlib, html, json, os, re, shutil, subprocess, sys, tempfile, time
+import argparse, ast, hashlib, html, json, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 from urllib.parse import urlparse, unquote
 
@@ -300,7 +300,6 @@ def _sanitize(nb, page, page_title, syms, rel_root, entries=None, anchors=None):
                 c.setdefault("metadata", {}).setdefault("tags", []).append("remove_input")
             c.source = "\n".join(l for l in c.source.splitlines() if not re.match(r"\s*#\s*\|", l))
             outs, keep = c.get("outputs", []), []
-            widget = any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outs)
             for o in outs:
                 data = o.get("data", {})
                 md = data.get("text/markdown")
