@@ -15,7 +15,7 @@ def test_launch_ranks_die_with_owner():
 import os, time
 from interp_nbs.distributed import launch
 def long_sleeping_fn():
-    print(os.getpid(), flush=True)          # this rank runs the function (die_with_owner is armed before)
+    os.write(1, f"{os.getpid()}\\n".encode())   # one write: the two ranks' lines never interleave (print writes twice)
     time.sleep(300)
 launch(long_sleeping_fn, nprocs=2, timeout=300)
 """
