@@ -242,7 +242,8 @@ def logits(model, site:Site, iv:Intervention, b:dict) -> torch.Tensor:
 def fingerprint(model:nn.Module) -> str:
     "SHA-256 of the model's config and every parameter's bytes: equal iff the weights are bit-identical."
     import hashlib
-    h = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True, default=str).encode())
+    cfg = {k: v for k, v in model.config.to_dict().items() if not k.startswith("_") and k != "transformers_version"}  # not where it was loaded from
+    h = hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode())
     for n, p in model.named_parameters():
         t = p.full_tensor() if hasattr(p, "full_tensor") else p
         h.update(n.encode()); h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())

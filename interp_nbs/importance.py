@@ -197,7 +197,7 @@ def ffn_importance(model, evaluator, # an `icl_tasks.Evaluator` of this model
 def fingerprint(model) -> dict:
     "What identifies a model's architecture and checkpoint for importance files."
     lay, c = layout(model), model.config
-    return dict(model_type=c.model_type, name=str(getattr(c, "_name_or_path", "")), layers=lay.n_layers,
+    return dict(model_type=c.model_type, name=Path(str(getattr(c, "_name_or_path", ""))).name, layers=lay.n_layers,
                 heads=lay.n_heads, hidden=c.hidden_size, vocab=c.vocab_size)
 
 def save_importance(path, scores, model, **meta):
