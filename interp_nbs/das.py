@@ -263,7 +263,7 @@ class frozen:
         if graded: raise RuntimeError(f"model parameters got gradients ({graded[:3]}...): the model must stay frozen")
         if fingerprint(self.model) != self.before: raise RuntimeError("model weights changed while frozen")
 
-# %% ../nbs/08_das.ipynb 29
+# %% ../nbs/08_das.ipynb 30
 def loss_of(model, site:Site, iv:Intervention, b:dict) -> torch.Tensor:
     "Training loss of a `collate`d batch: cross-entropy of the counterfactual label at the last token + the boundary term."
     return nn.functional.cross_entropy(logits(model, site, iv, b), b["labels"]) + iv.extra_loss()
@@ -299,7 +299,7 @@ def train(model, iv:Intervention, site:Site,
         iv.eval()
     return losses
 
-# %% ../nbs/08_das.ipynb 31
+# %% ../nbs/08_das.ipynb 32
 def wilson(k:int, n:int, z:float=1.96) -> tuple:
     "95% Wilson interval of a proportion `k/n`."
     if n == 0: return (float("nan"), float("nan"))
