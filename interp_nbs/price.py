@@ -63,12 +63,12 @@ PRICE_AND = World({"both": price_row("both")}, {"both": 1.0}, context=CONTEXT,
 
 RECIPES = {
     "llama-price": Recipe("llama", world=PRICE, steps=3000, batch=64, seed=0, lr=3e-3,
-                          config=dict(num_hidden_layers=3), checks={"both": 0.99, "left": 0.99, "right": 0.99},
-                          about="3-layer Llama (d=64, 4 heads) trained on price tagging with the AND answer and each "
+                          config=dict(num_hidden_layers=2), checks={"both": 0.99, "left": 0.99, "right": 0.99},
+                          about="2-layer Llama (d=64, 4 heads) trained on price tagging with the AND answer and each "
                                 "boundary asked alone; the left boundary L is findable by DAS"),
     "llama-price-and": Recipe("llama", world=PRICE_AND, steps=3000, batch=64, seed=0, lr=3e-3,
-                              config=dict(num_hidden_layers=3), checks={"both": 0.99},
-                              about="3-layer Llama (d=64, 4 heads) trained on the AND answer of price tagging only"),
+                              config=dict(num_hidden_layers=2), checks={"both": 0.99},
+                              about="2-layer Llama (d=64, 4 heads) trained on the AND answer of price tagging only"),
 }
 
 # %% ../nbs/08_price.ipynb 14
