@@ -13,7 +13,7 @@ What the figure is made of: the source forward is the floor (nothing at the firs
 one block; almost a whole forward at the last block). Against it the DAS step saves the weight gradients (about
 half of a backward) and, at a late site, most of the backward (it stops at the site). The rotations cost little
 once each orthogonal weight is computed once per step (`parametrize.cached`); without that cache the first-block
-ratio was 1.45. Measured on 2 shared cores, llama-price, batch 32: 1.16 at block 0, 0.95 at block 2.
+ratio was 1.45. Measured on 2 shared cores, llama-price (2 blocks), batch 32: 1.19 at block 0, 1.05 at block 1.
 """
 import argparse
 import torch
