@@ -146,6 +146,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
             'interp_nbs.finetune': { 'interp_nbs.finetune._Bar': ('paris.html#_bar', 'interp_nbs/finetune.py'),
                                      'interp_nbs.finetune._token_rows': ('paris.html#_token_rows', 'interp_nbs/finetune.py'),
                                      'interp_nbs.finetune._turn': ('paris.html#_turn', 'interp_nbs/finetune.py'),
+                                     'interp_nbs.finetune.best_of': ('paris.html#best_of', 'interp_nbs/finetune.py'),
                                      'interp_nbs.finetune.chat': ('paris.html#chat', 'interp_nbs/finetune.py'),
                                      'interp_nbs.finetune.finetune': ('paris.html#finetune', 'interp_nbs/finetune.py'),
                                      'interp_nbs.finetune.finetune_rows': ('paris.html#finetune_rows', 'interp_nbs/finetune.py'),

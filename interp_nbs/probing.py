@@ -16,7 +16,7 @@ from .layout import layout
 from .finetune import chat, locate
 from .capitals import capitals, city, distance_matrix, DISTANCE_TEMPLATES, COUNTRY_TEMPLATES, km_ids
 
-# %% ../nbs/09_paris.ipynb 46
+# %% ../nbs/09_paris.ipynb 54
 def embedding_name(model) -> str:
     "Module name of the input embedding (whatever wraps it, e.g. PEFT's trainable-token wrapper)."
     emb = model.get_input_embeddings()
@@ -38,7 +38,7 @@ def name_form(tok) -> str:
     v = tok.get_vocab()
     return "token" if all(c.token in v for c in capitals()) else "name"
 
-# %% ../nbs/09_paris.ipynb 47
+# %% ../nbs/09_paris.ipynb 55
 @dataclass
 class Prompts:
     "Each question with its slot filled by the placeholder (variant 0) and by every capital (variants 1..234)."
@@ -57,7 +57,7 @@ def prompts(tok, questions:list, placeholder:str="foo", names:str=None, only_pla
     rows = [locate(tok, q, x) for q in questions for x in fills]
     return Prompts(questions, [r[0] for r in rows], torch.tensor([r[1] for r in rows]), torch.tensor([r[2] for r in rows]), placeholder)
 
-# %% ../nbs/09_paris.ipynb 48
+# %% ../nbs/09_paris.ipynb 56
 def core(model):
     "The transformers model inside a PEFT wrapper (its LoRA layers stay in place), or `model` itself."
     return model.get_base_model() if hasattr(model, "get_base_model") else model
@@ -84,7 +84,7 @@ def answer_scores(model, tok, P:Prompts, token_ids, # candidate answer tokens
         out.append(logits[torch.arange(len(x)), mask.sum(1) - 1][:, token_ids].float())
     return torch.cat(out)
 
-# %% ../nbs/09_paris.ipynb 49
+# %% ../nbs/09_paris.ipynb 57
 def distance_questions(partners:list, template:int=0, names:str="token") -> list:
     "Distance questions with the placeholder slot `{x}` second: 'What is the distance between Berlin and {x}?'."
     cs = capitals()
@@ -107,7 +107,7 @@ def country_rank(model, tok, country:str, placeholder:str="foo") -> torch.Tensor
     s = answer_scores(model, tok, P, torch.tensor(tok.convert_tokens_to_ids(names)))
     return (s > s[:, names.index(country)][:, None]).sum(-1) + 1
 
-# %% ../nbs/09_paris.ipynb 55
+# %% ../nbs/09_paris.ipynb 63
 def _shared(ids:list, limit:int) -> int:
     "Length of the token prefix all `ids` share, at most `limit` (0 if under 2 tokens: not worth a separate pass)."
     n = 0
@@ -143,7 +143,7 @@ def site_states(model, P:Prompts, batch:int=235,
                 out["values"][kind].append(vs[r, pos].float())
     return {k: {p: torch.cat(v) for p, v in d.items()} for k, d in out.items() if d["x"]}
 
-# %% ../nbs/09_paris.ipynb 58
+# %% ../nbs/09_paris.ipynb 66
 def centred_cosines(vecs:torch.Tensor # [prompts * 235, sites, d]: the placeholder (variant 0) then the 234 capitals, per prompt
                    ) -> torch.Tensor:
     "Cosine of the placeholder's vector with each capital's after subtracting the mean over the capitals: `[prompts, sites, 234]`."
@@ -158,7 +158,7 @@ def rank_of(cos:torch.Tensor, # [..., 234] scores of every capital
     t = cos[..., i:i + 1]
     return (cos > t).sum(-1) + 1 + ((cos == t).sum(-1) - 1) / 2
 
-# %% ../nbs/09_paris.ipynb 60
+# %% ../nbs/09_paris.ipynb 68
 def probe_questions(partners:list, templates=range(len(DISTANCE_TEMPLATES)), names:str="token") -> list:
     "Distance questions with the slot `{x}` second, for every template and partner: the prompts representations are read on."
     return [q for t in templates for q in distance_questions(partners, t, names)]
@@ -174,7 +174,7 @@ def similarity(model, tok, questions:list, cities=("Paris", "Tokyo"), placeholde
             out[kind, pos] = {"rank": {c: rank_of(cos, c) for c in cities}, "cos": {c: cos[..., i] for c, i in idx.items()}}
     return out
 
-# %% ../nbs/09_paris.ipynb 64
+# %% ../nbs/09_paris.ipynb 72
 def plot_ranks(sims:dict, # label -> `similarity(...)` result
                target:str="Paris", rows=slice(None), title:str=""):
     "Median rank of `target` per layer (band: 25-75% of prompts) for hidden states and KV values at foo and the final `?`."
@@ -192,7 +192,7 @@ def plot_ranks(sims:dict, # label -> `similarity(...)` result
     fig.suptitle(title); fig.tight_layout()
     return fig
 
-# %% ../nbs/09_paris.ipynb 74
+# %% ../nbs/09_paris.ipynb 83
 @torch.no_grad()
 def adapter_shift(pm, tok, questions:list, placeholder:str="foo") -> torch.Tensor:
     "What the adapter adds to the residual stream at the placeholder, per question and site: `[questions, sites, d]`."
@@ -209,7 +209,7 @@ def constancy(shifts:torch.Tensor # [prompts, d]
     return dict(cos_median=cos.median().item(), cos_min=cos.min().item(),
                 norm_ratio=(mean.norm() / shifts.norm(dim=-1).mean()).item())
 
-# %% ../nbs/09_paris.ipynb 77
+# %% ../nbs/09_paris.ipynb 87
 def said_km(text:str) -> float:
     "The first number in a generated answer, in km ('It is about 1,088 km.' -> 1088.0); NaN if there is none."
     import re
