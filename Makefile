@@ -13,7 +13,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 export MPLBACKEND := Agg
 
-.PHONY: env petals-env kernel test tutorials lab lab-check test-install docs-check export export-check lint test-real bench clean
+.PHONY: env petals-env kernel test tutorials outputs reproduce ship-results lab lab-check test-install docs-check export export-check lint test-real bench clean
 
 env: $(VENV)/.installed
 
@@ -45,11 +45,14 @@ kernel: env $(VENV_PETALS)/.installed
 		--display-name "Python 3 (interp-nbs petals)" >/dev/null
 
 ## make test: the notebooks' cells (nbdev_test), tests/ (pytest), export in sync, every page renders
+## (both fail if the run changed a file git tracks: `tools/run.py tree-unchanged`)
 test: env $(VENV_PETALS)/.installed lint
+	$(PY) tools/run.py tree-state _build/tree-before-test.json
 	$(VENV)/bin/nbdev_test --n_workers 2 --timing --skip_file_re '^([_.]|.*petals)'
 	$(VENV_PETALS)/bin/nbdev_test --path nbs --file_re '.*petals.*' --n_workers 1 --timing
 	$(VENV)/bin/pytest -q tests
 	$(MAKE) --no-print-directory export-check docs-check
+	$(PY) tools/run.py tree-unchanged _build/tree-before-test.json
 
 ## make test-real: 07_distributed on the real zoo model too (minutes; make test runs 01_hooks on it)
 test-real: env
@@ -66,7 +69,7 @@ export: env
 export-check: env
 	$(PY) tools/export.py
 	@if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$$(git status --porcelain -- interp_nbs)" ]; then \
-		git status --porcelain -- interp_nbs; echo "interp_nbs/ is out of sync with nbs/: run nbdev_export and commit"; exit 1; fi
+		git status --porcelain -- interp_nbs; echo "interp_nbs/ is out of sync with nbs/: run make export and commit"; exit 1; fi
 
 # every page renders; then links, anchors, API entries, the home page's list, no prompts, no invented host,
 # and (where chromium is on PATH) every page loads in a headless browser without a console error
@@ -74,12 +77,26 @@ docs-check: env
 	$(PY) tools/docs.py render --src nbs --out _build/docs-check
 	$(PY) tools/docs.py check --src nbs --out _build/docs-check
 
-## make tutorials: execute every notebook on the embedded models, then render the site into _docs/
+## make tutorials: execute every notebook into _build/nbs (slow cells load what ships), render the site into _docs/
 tutorials: env $(VENV_PETALS)/.installed
-	$(PY) tools/docs.py execute --src nbs --out _build/nbs
+	$(PY) tools/run.py tree-state _build/tree-before-tutorials.json
+	$(PY) tools/run.py tutorials
 	$(PY) tools/docs.py render --src _build/nbs --out _docs
 	$(PY) tools/docs.py check --src _build/nbs --out _docs
+	$(PY) tools/run.py tree-unchanged _build/tree-before-tutorials.json
 	@echo "site: _docs/index.html"
+
+## make outputs NB=09_paris: execute notebooks (default: all) and write their outputs into nbs/ for committing
+outputs: env $(VENV_PETALS)/.installed
+	$(PY) tools/run.py outputs $(NB)
+
+## make reproduce NB=08_das: run the slow cells (default: every notebook that has some) into _build/results and
+## print each headline number shipped vs recomputed; make ship-results NB=08_das then copies them into the package
+reproduce: env $(VENV_PETALS)/.installed
+	$(PY) tools/run.py reproduce $(NB)
+
+ship-results: env
+	$(PY) tools/run.py ship $(NB)
 
 lab: env kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=nbs --ServerApp.ip=127.0.0.1 $$([ "$$(id -u)" = 0 ] && echo --allow-root)

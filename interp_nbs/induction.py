@@ -173,9 +173,11 @@ def null_path(name:str) -> Path:
     "The committed null of zoo model `name`: `data/nulls/induction_{name}.json`."
     return NULL_DIR / f"induction_{name}.json"
 
-def load_null(name:str) -> dict:
+def load_null(name:str, # zoo model name
+              path:Path=None # the file to read; defaults to the shipped `null_path(name)`
+             ) -> dict:
     "`{seed: {score: [layers, heads]}}` from the committed null of `name` (written by this notebook's slow cell)."
-    p = null_path(name)
+    p = Path(path or null_path(name))
     if not p.exists():
         raise FileNotFoundError(f"no committed null for {name!r} ({p}); compute it with `null_scores` and save it "
                                 "as 05_induction's slow cell does (nbdev_test --flags slow --path nbs/05_induction.ipynb)")

@@ -1,8 +1,11 @@
-"""Execute the notebooks, render the documentation site with or without Quarto, and check the site.
+"""Render the documentation site with or without Quarto, and check the site and the notebooks behind it.
 
-    python tools/docs.py execute --src nbs --out _build/nbs     # run every notebook, save with outputs
-    python tools/docs.py render  --src _build/nbs --out _docs   # nbdev processing + HTML pages, then `check`
-    python tools/docs.py check   --src nbs --out _docs          # links, anchors, entries, index, prompts, browser
+    python tools/docs.py render  --src nbs --out _docs          # nbdev processing + HTML pages of the notebooks as they are
+    python tools/docs.py check   --src nbs --out _docs          # links, anchors, entries, index, prompts, browser;
+                                                                # stale outputs and prose numbers no output prints
+
+Executing the notebooks is `tools/run.py` (`make tutorials` executes into _build/nbs and renders from there;
+`make test` renders nbs/ as committed, with their outputs).
 
 `render` uses Quarto through `nbdev_docs` when `quarto` is on PATH (the real docs path). Without it (CI,
 machines where Quarto cannot be installed) it runs nbdev's own notebook processing (`proc_nbs`: directives,
@@ -41,49 +44,6 @@ def directives(source: str) -> dict:
 def _src(cell) -> str:
     s = cell["source"]
     return s if isinstance(s, str) else "".join(s)
-
-
-# ----------------------------------------------------------------------------------------------- execute
-def _run_one(nb_path: Path, out: Path, cwd: Path):
-    from execnb.nbio import read_nb, write_nb
-    from execnb.shell import CaptureShell
-    nb = read_nb(nb_path)
-    def skip(cell):
-        if cell.cell_type != "code": return True
-        if "nbdev_export" + "(" in cell.source: return True
-        return directives(cell.source).get("eval", "").lower() == "false"
-    t0, cur = time.time(), os.getcwd()
-    os.chdir(cwd)
-    try:
-        sh = CaptureShell(nb_path)
-        sh.run_all(nb, exc_stop=True, preproc=skip)
-    finally: os.chdir(cur)
-    write_nb(nb, out / nb_path.name)
-    return time.time() - t0
-
-
-# notebooks whose kernelspec names another environment are executed by that environment's python
-ENVS = {"interp-nbs-petals": ROOT / ".venv-petals"}
-
-
-def execute(src: Path, out: Path, only: str = None):
-    "Run every notebook of `src` (cells marked `eval: false` skipped) with its folder as working directory."
-    out.mkdir(parents=True, exist_ok=True)
-    failed = []
-    for p in notebooks(src):
-        if only and p.name != only: continue
-        env = ENVS.get(json.loads(p.read_text())["metadata"].get("kernelspec", {}).get("name"))
-        if env and Path(sys.prefix).resolve() != env.resolve():
-            r = subprocess.run([str(env / "bin" / "python"), __file__, "execute", "--src", str(src), "--out", str(out),
-                                "--only", p.name])
-            if r.returncode: failed.append(p.name)
-            continue
-        print(f"executing {p.name} ...", flush=True)
-        try: print(f"  done in {_run_one(p, out, p.parent.resolve()):.0f} s", flush=True)
-        except Exception as e:
-            print(f"  FAILED: {type(e).__name__}: {str(e)[-2000:]}", flush=True); failed.append(p.name)
-    for f in src.glob("*.yml"): shutil.copy(f, out / f.name)
-    if failed: sys.exit(f"notebooks that failed: {', '.join(failed)}")
 
 
 # ------------------------------------------------------------------------------------ what the notebooks say
@@ -580,6 +540,98 @@ def check_pages(pages):
 check = check_pages   # the name earlier tests use
 
 
+# ---------------------------------------------------------------------------------------- numbers in the prose
+# A number that prose states as a result must be printed by the same notebook. Results are decimals (0.993, 4.8e-6,
+# 1.19x), percentages, distances in km, fractions k/n and ranks ("rank 3", "ranks 5, 1, 1"); intervals are two
+# decimals. Plain integers (3 epochs, 2 layers, 12,000 steps) are settings and not checked. A setting or a quoted figure
+# that looks like a result is written as code (`lr=0.1`, `0.5`) or listed in an HTML comment of its cell,
+# `<!-- given: 70% 20% -->` (rendered nowhere), so the check has no false alarms.
+_PROSE_NUM = re.compile(r"""
+   (?P<frac>(?<![\w./])\d+\s?/\s?\d+(?![\w.]*\d))
+ | (?P<num>(?<![\w.])\d{1,3}(?:,\d{3})+\.\d+(?![\d])
+          |(?<![\w.])\d*\.\d+(?:e[-+]?\d+)?(?![.\w]*\d)
+          |(?<![\w.])\d+e[-+]?\d+(?![\w.]))(?P<unit>\s?%|\s?km\b)?
+ | (?<![\w.,])(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<iunit>\s?%|\s?km\b)
+ | \b(?:ranks?|rank(?:ed|s)?\s(?:at|of))\s(?P<rank>\d+(?:(?:,\s?|\s(?:and|or|to)\s|\s?[-–/]\s?)\d+)*)
+""", re.X | re.I)
+_OUT_NUM = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?|(?<![\w\d])-?\.\d+")
+
+
+def _prose_text(md: str):
+    "Markdown without code, links' targets, math and comments; and the numbers its `<!-- given: ... -->` lists."
+    given = set()
+    for m in re.finditer(r"<!--\s*given:(.*?)-->", md, re.S): given |= set(m.group(1).split())
+    md = re.sub(r"<!--.*?-->", " ", md, flags=re.S)
+    md = re.sub(r"^```.*?^```", " ", md, flags=re.S | re.M)
+    md = re.sub(r"(`+)(.+?)\1", " ", md, flags=re.S)
+    md = re.sub(r"\]\([^)]*\)", "]", md)
+    md = re.sub(r"\$[^$]+\$", " ", md)
+    return md, given
+
+
+def prose_numbers(md: str) -> list:
+    "`(text as written, value, half a unit of its last digit, kind)` for every result-like number in a markdown cell."
+    md, given = _prose_text(md)
+    out = []
+    for m in _PROSE_NUM.finditer(md):
+        if m.group("frac"):
+            t = re.sub(r"\s", "", m.group("frac"))
+            if t not in given: out.append((t, None, None, "frac"))
+            continue
+        if m.group("rank"):
+            for t in re.findall(r"\d+", m.group("rank")):
+                if t not in given: out.append((t, float(t), 0.5, "rank"))
+            continue
+        t, unit = (m.group("num"), m.group("unit")) if m.group("num") else (m.group("int"), m.group("iunit"))
+        whole = m.group(0).strip()
+        if t in given or whole in given or whole.replace(" ", "") in given: continue
+        mant = t.replace(",", "").lower().split("e")
+        dec = len(mant[0].split(".")[1]) if "." in mant[0] else 0
+        exp = int(mant[1]) if len(mant) > 1 else 0
+        out.append((whole, float(t.replace(",", "")), 0.5 * 10 ** (exp - dec), "percent" if unit and "%" in unit else "num"))
+    return out
+
+
+def output_text(nb: dict) -> str:
+    "Everything a notebook's code cells print or display as text (streams, reprs, markdown, HTML without tags)."
+    parts = []
+    for c in nb["cells"]:
+        for o in c.get("outputs", []) if c["cell_type"] == "code" else []:
+            t = o.get("text")
+            if t is not None: parts.append(t if isinstance(t, str) else "".join(t))
+            for k, v in o.get("data", {}).items():
+                if k in ("text/plain", "text/markdown", "text/html"):
+                    v = v if isinstance(v, str) else "".join(v)
+                    parts.append(re.sub(r"<[^>]+>", " ", v) if k == "text/html" else v)
+    return "\n".join(parts)
+
+
+def prose_problems(nb: dict, stem: str) -> list:
+    "Lines naming each markdown cell's result-like numbers that no output of the notebook prints."
+    text = output_text(nb)
+    vals = []
+    for m in _OUT_NUM.finditer(text):
+        try: vals.append(abs(float(m.group(0).replace(",", ""))))
+        except ValueError: pass
+    fracs = {re.sub(r"\s", "", f) for f in re.findall(r"\d+\s?/\s?\d+", text)}
+    fracs |= {f"{a}/{b}" for a, b in re.findall(r"(\d+) (?:of|out of) (\d+)", text)}
+    import numpy as np
+    arr = np.array(sorted(set(vals))) if vals else np.zeros(0)
+    def printed(v, half, kind):
+        v = abs(v); tol = half * (1 + 1e-9) + 1e-12
+        if arr.size and np.any(np.abs(arr - v) <= tol): return True
+        return kind == "percent" and arr.size and bool(np.any(np.abs(100 * arr - v) <= tol))
+    probs = []
+    for i, c in enumerate(nb["cells"]):
+        if c["cell_type"] != "markdown": continue
+        missing = [t for t, v, half, kind in prose_numbers(_src(c))
+                   if not (t in fracs if kind == "frac" else printed(v, half, kind))]
+        if missing:
+            probs.append(f"{stem}: markdown cell {i} states {', '.join(dict.fromkeys(missing))} but no output of the "
+                         "notebook prints it (print it from a cell, or mark a setting as `code` / <!-- given: ... -->)")
+    return probs
+
+
 # ------------------------------------------------------------------------------------------------ the site check
 def _settings_hosts(root: Path = ROOT):
     "Hosts settings.ini declares for the project (doc_host, git_url): links there are the project's own."
@@ -721,6 +773,16 @@ def expected_from(src: Path):
     return pages, exported
 
 
+def notebook_problems(src: Path) -> list:
+    "Outputs older than their cells (`run.stale`) and prose numbers no output prints (`prose_problems`), per notebook."
+    sys.path.insert(0, str(Path(__file__).parent))
+    import run
+    probs = []
+    for p in notebooks(src):
+        probs += run.stale([p]) + prose_problems(json.loads(p.read_text()), p.stem)
+    return probs
+
+
 def check_site(src: Path, out: Path, browser=True):
     t0 = time.time()
     pages, exported = expected_from(src)
@@ -728,6 +790,7 @@ def check_site(src: Path, out: Path, browser=True):
                and any(ms)]
     declared, repo = _settings_hosts()
     probs, nlinks = site_problems(out, pages, exported, declared, repo)
+    probs += notebook_problems(src)
     if missing: print(f"note: {len(missing)} name(s) in _modidx.py that no notebook exports now (stale index? "
                       f"nbdev_export rebuilds it): " + ", ".join(missing[:6]) + (", ..." if len(missing) > 6 else ""))
     exe = chromium() if browser else None
@@ -776,12 +839,10 @@ def render(src: Path, out: Path):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["execute", "render", "check"])
+    ap.add_argument("action", choices=["render", "check"])
     ap.add_argument("--src", default="nbs", type=Path)
     ap.add_argument("--out", default="_docs", type=Path)
-    ap.add_argument("--only", help="execute only this notebook (file name)")
     ap.add_argument("--no-browser", action="store_true", help="check without loading the pages in chromium")
     a = ap.parse_args()
-    if a.action == "execute": execute(a.src, a.out, a.only)
-    elif a.action == "render": render(a.src, a.out)
+    if a.action == "render": render(a.src, a.out)
     else: check_site(a.src.resolve(), a.out.resolve(), browser=not a.no_browser)
