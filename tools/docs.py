@@ -416,6 +416,12 @@ def _postprocess(body: str, stem: str, order, titles, out: Path, toc_title="On t
     return str(soup)
 
 
+def _is_entry(o) -> bool:
+    "Whether an output is a `show_doc` entry (markdown that `_api_entry` reads as one)."
+    md = o.get("data", {}).get("text/markdown")
+    return md is not None and _re_sd.match(md if isinstance(md, str) else "".join(md)) is not None
+
+
 def _patch_nbdev():
     """Two changes to nbdev's processing for the offline site. (1) No `add_links`: it links to settings.ini's
     doc_host under page names we do not use; we link ourselves. (2) To build `show_doc` entries nbdev runs the
@@ -454,7 +460,9 @@ def _patch_nbdev():
                         self.k.exc = None; continue
                     if self.k.exc: break
                     outs += o or []
-                if outs: cell.outputs = _dict2obj(outs) + ([] if all(needed(t) for t in trees) else list(cell.get("outputs", [])))
+                if outs:                          # the fresh entries replace those the executed cell already shows
+                    rest = [] if all(needed(t) for t in trees) else [o for o in cell.get("outputs", []) if not _is_entry(o)]
+                    cell.outputs = _dict2obj(outs) + rest
         if self.k.exc:
             raise Exception(f"Error in notebook: {fm.get('title', '')} in cell {cell.idx_}:\n{cell.source}") from self.k.exc
     P.exec_show_docs.__call__ = call

@@ -82,13 +82,27 @@ def clean_text(text: str) -> str:
     return re.sub(r"/tmp/[\w.-]*?(tmp|pymp-)[\w.-]+", "/tmp/…", text)
 
 
+_BAR = re.compile(r"^(?P<desc>.*?):?\s*\d+%\|")
+
+
+def last_bars(text: str) -> str:
+    "Of the progress bars in a stream, only the last line of each description (libraries draw one bar per call)."
+    lines = text.split("\n")
+    last = {}
+    for i, l in enumerate(lines):
+        m = _BAR.match(l)
+        if m: last[m.group("desc").strip()] = i
+    return "\n".join(l for i, l in enumerate(lines) if not _BAR.match(l) or last[_BAR.match(l).group("desc").strip()] == i)
+
+
 def clean_outputs(cell):
-    "Make one executed cell's outputs deterministic (see `clean_text`); drop empty streams."
+    "Make one executed cell's outputs deterministic (see `clean_text`); one line per progress bar; no empty streams."
     keep = []
     for o in cell.get("outputs", []):
         if o.get("output_type") == "stream":
             t = o["text"] if isinstance(o["text"], str) else "".join(o["text"])
-            t = clean_text(t)
+            t = last_bars(clean_text(t))
+            if o.get("name") == "stderr": t = "".join(l for l in t.splitlines(True) if l.strip())   # bars leave blank lines
             if not t.strip(): continue
             o["text"] = t.splitlines(True)
         for k, v in o.get("data", {}).items():
@@ -156,6 +170,10 @@ def run_many(paths, dest_dir: Path, flags=(), workers=2, env=None) -> dict:
         results[p.stem] = r
         return r
     with ThreadPoolExecutor(workers) as ex: list(ex.map(one, paths))
+    print("\nnotebook           status  cells  seconds")
+    for p in paths:
+        r = results[p.stem]
+        print(f"{p.stem:<18} {'FAILED' if r['failed'] else 'ok':<6} {r['cells']:>6} {r['seconds']:>8.0f}")
     print(f"{len(paths)} notebooks, {sum(1 for r in results.values() if r['failed'])} failed, "
           f"{time.time() - t0:.0f} s in all (wall)", flush=True)
     return results
