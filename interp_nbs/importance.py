@@ -151,7 +151,7 @@ def spearman(a, b, # two scores of the same units (any shape)
     else: null = rho(np.stack([np.random.default_rng(seed + i).permutation(rb) for i in range(perms)]))
     return float(r0), float((np.abs(null) >= abs(r0) - 1e-12).mean())
 
-# %% ../nbs/04_importance.ipynb 28
+# %% ../nbs/04_importance.ipynb 29
 def top_heads(scores:torch.Tensor, k:int, largest:bool=True) -> dict:
     "The `k` highest- (or lowest-) scoring heads as `{layer: [heads]}`."
     idx = scores.flatten().topk(k, largest=largest).indices
@@ -180,20 +180,23 @@ def random_heads(shape, k:int, n:int=10, seed:int=0, exact_max:int=100) -> list:
         out.append(m.view(shape))
     return out
 
-# %% ../nbs/04_importance.ipynb 33
+# %% ../nbs/04_importance.ipynb 34
 def ffn_importance(model, evaluator, # an `icl_tasks.Evaluator` of this model
-                   shots:int # demonstrations per prompt
+                   shots:int, # demonstrations per prompt
+                   split:str="train" # the documents that rank the FFNs; curves are then drawn on others ("test")
                   ) -> dict:
-    "`{task: [layers] tensor}`: baseline accuracy minus accuracy with each FFN knocked off (same documents)."
+    """`{task: [layers] tensor}`: baseline accuracy minus accuracy with each FFN knocked off (same documents).
+        fimp = ffn_importance(model, Evaluator(model, tok, limit=100), 4)     # ranked on train documents
+        pruning_curve(model, tok, ev, 4, ffn_scores=fimp["icl_pairs"], what="ffns")   # judged on test documents"""
     L = layout(model).n_layers
-    base = evaluator(shots)
+    base = evaluator(shots, split)
     drops = {t: torch.zeros(L) for t in base}
     for l in tqdm(range(L), desc="FFN knock-outs"):
-        with masked(model, ffns=[l]): acc = evaluator(shots)
+        with masked(model, ffns=[l]): acc = evaluator(shots, split)
         for t in base: drops[t][l] = base[t] - acc[t]
     return drops
 
-# %% ../nbs/04_importance.ipynb 37
+# %% ../nbs/04_importance.ipynb 38
 def fingerprint(model) -> dict:
     "What identifies a model's architecture and checkpoint for importance files."
     lay, c = layout(model), model.config
