@@ -100,13 +100,29 @@ class Samples:
     def mean(self) -> float: return self.acc.mean().item()
 
 def bootstrap(diff:torch.Tensor, # [docs] per-document differences
-              iters:int=2000, level:float=0.95, seed:int=0) -> dict:
-    "`{'mean', 'lo', 'hi', 'n'}`: mean of `diff` and its percentile bootstrap interval over documents."
+              iters:int=2000, level:float=0.95, seed:int=0,
+              groups:list=None # one label per value (e.g. its country): resample these units, not the values
+             ) -> dict:
+    """`{'mean', 'lo', 'hi', 'n'}`: mean of `diff` and its percentile bootstrap interval over documents, or over
+    `groups` when values of one group are not independent (`n` counts the units resampled).
+
+        bootstrap(per_doc_acc_b - per_doc_acc_a)                       # documents are the unit
+        bootstrap(per_pair_correct, groups=[r["base"] for r in pairs])  # countries are the unit
+    """
     diff = torch.as_tensor(diff, dtype=torch.float64).flatten()
     g = torch.Generator().manual_seed(seed)
-    means = diff[torch.randint(len(diff), (iters, len(diff)), generator=g)].mean(1)
+    if groups is None:
+        means, n = diff[torch.randint(len(diff), (iters, len(diff)), generator=g)].mean(1), len(diff)
+    else:
+        if len(groups) != len(diff): raise ValueError(f"{len(groups)} group labels for {len(diff)} values: give one label per value")
+        labels = {x: i for i, x in enumerate(dict.fromkeys(groups))}
+        idx, n = torch.tensor([labels[x] for x in groups]), len(labels)
+        sums = torch.zeros(n, dtype=torch.float64).index_add_(0, idx, diff)          # [groups] sum of values
+        cnt = torch.zeros(n, dtype=torch.float64).index_add_(0, idx, torch.ones_like(diff))
+        pick = torch.randint(n, (iters, n), generator=g)                              # [iters, groups] resampled units
+        means = sums[pick].sum(1) / cnt[pick].sum(1)
     lo, hi = torch.quantile(means, torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64)).tolist()
-    return dict(mean=diff.mean().item(), lo=lo, hi=hi, n=len(diff))
+    return dict(mean=diff.mean().item(), lo=lo, hi=hi, n=n)
 
 def paired(base:Samples, other:Samples, # two runs of the same task on the same documents
            same_prompts:bool=True, # require identical request arguments (False: e.g. other shot counts)
