@@ -394,6 +394,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '', 'doc_host': '', 'git_url
                                     'interp_nbs.probing.said_km': ('paris.html#said_km', 'interp_nbs/probing.py'),
                                     'interp_nbs.probing.similarity': ('paris.html#similarity', 'interp_nbs/probing.py'),
                                     'interp_nbs.probing.site_names': ('paris.html#site_names', 'interp_nbs/probing.py'),
+                                    'interp_nbs.probing.site_ranks': ('paris.html#site_ranks', 'interp_nbs/probing.py'),
                                     'interp_nbs.probing.site_states': ('paris.html#site_states', 'interp_nbs/probing.py')},
             'interp_nbs.procs': { 'interp_nbs.procs._addr': ('procs.html#_addr', 'interp_nbs/procs.py'),
                                   'interp_nbs.procs._end': ('procs.html#_end', 'interp_nbs/procs.py'),

@@ -5,7 +5,8 @@
 # %% auto 0
 __all__ = ['embedding_name', 'site_names', 'check_layer', 'name_form', 'Prompts', 'prompts', 'core', 'answer_scores',
            'distance_questions', 'distance_errors', 'country_rank', 'site_states', 'centred_cosines', 'rank_of',
-           'probe_questions', 'similarity', 'plot_ranks', 'adapter_shift', 'constancy', 'said_km', 'chat_answers']
+           'probe_questions', 'similarity', 'site_ranks', 'plot_ranks', 'adapter_shift', 'constancy', 'said_km',
+           'chat_answers']
 
 # %% ../nbs/09_paris.ipynb 3
 from dataclasses import dataclass
@@ -174,7 +175,18 @@ def similarity(model, tok, questions:list, cities=("Paris", "Tokyo"), placeholde
             out[kind, pos] = {"rank": {c: rank_of(cos, c) for c in cities}, "cos": {c: cos[..., i] for c, i in idx.items()}}
     return out
 
-# %% ../nbs/09_paris.ipynb 72
+# %% ../nbs/09_paris.ipynb 69
+def site_ranks(model, tok, hidden:str, control:str, questions:list) -> dict:
+    """Median over `questions` of the rank (of 234) of `hidden` and of `control` at every site:
+    `{"hidden x": {city: [sites]}, "hidden q": ..., "values x": ..., "values q": ...}` (x: the placeholder, q: the final `?`).
+
+        r = site_ranks(pm, tok, "Paris", "Tokyo", probe_questions(partners, [1, 2]))
+        r["hidden q"]["Paris"]        # Paris's median rank at the final "?" after the embedding and each block
+    """
+    sim = similarity(model, tok, questions, cities=(hidden, control))
+    return {f"{k} {p}": {c: r.float().median(0).values.tolist() for c, r in v["rank"].items()} for (k, p), v in sim.items()}
+
+# %% ../nbs/09_paris.ipynb 74
 def plot_ranks(sims:dict, # label -> `similarity(...)` result
                target:str="Paris", rows=slice(None), title:str=""):
     "Median rank of `target` per layer (band: 25-75% of prompts) for hidden states and KV values at foo and the final `?`."
@@ -192,7 +204,7 @@ def plot_ranks(sims:dict, # label -> `similarity(...)` result
     fig.suptitle(title); fig.tight_layout()
     return fig
 
-# %% ../nbs/09_paris.ipynb 83
+# %% ../nbs/09_paris.ipynb 85
 @torch.no_grad()
 def adapter_shift(pm, tok, questions:list, placeholder:str="foo") -> torch.Tensor:
     "What the adapter adds to the residual stream at the placeholder, per question and site: `[questions, sites, d]`."
@@ -209,7 +221,7 @@ def constancy(shifts:torch.Tensor # [prompts, d]
     return dict(cos_median=cos.median().item(), cos_min=cos.min().item(),
                 norm_ratio=(mean.norm() / shifts.norm(dim=-1).mean()).item())
 
-# %% ../nbs/09_paris.ipynb 87
+# %% ../nbs/09_paris.ipynb 89
 def said_km(text:str) -> float:
     "The first number in a generated answer, in km ('It is about 1,088 km.' -> 1088.0); NaN if there is none."
     import re
