@@ -126,6 +126,7 @@ def run_here(nb_path: Path, dest: Path, flags=(), label=None) -> dict:
     todo = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not skipped(c.source, flags)]
     label = label or nb_path.stem
     t0, failed, cur = time.time(), None, os.getcwd()
+    print(f"  {label}: {len(todo)} cells to run" + (f" (flags: {' '.join(flags)})" if flags else ""), file=sys.stderr, flush=True)
     sh = CaptureShell(nb_path, mpl_format="png")
     os.chdir(nb_path.parent)
     try:
