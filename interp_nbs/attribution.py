@@ -42,7 +42,7 @@ def max_abs_diff(a, # inseq output
                 ) -> float:
     "The largest absolute difference between two attributions' tensors and step scores."
     ta, tb = attribution_tensors(a), attribution_tensors(b)
-    assert ta.keys() == tb.keys(), (ta.keys(), tb.keys())
+    assert ta.keys() == tb.keys(), f"expected the same tensors in both outputs, got {list(ta)} vs {list(tb)}"
     diffs = []
     for k in ta:   # inseq leaves NaN where nothing is attributed (the generated token's own row): must match too
         nan = ta[k].isnan()
@@ -55,7 +55,7 @@ def relative_diff(a, # inseq output
                  ) -> float:
     "The largest, over the attribution tensor and step scores, of max |a - b| divided by max |b|: a tolerance on the scale of the values."
     ta, tb = attribution_tensors(a), attribution_tensors(b)
-    assert ta.keys() == tb.keys(), (ta.keys(), tb.keys())
+    assert ta.keys() == tb.keys(), f"expected the same tensors in both outputs, got {list(ta)} vs {list(tb)}"
     out = []
     for k in ta:
         nan = ta[k].isnan()

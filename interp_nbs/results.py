@@ -133,7 +133,11 @@ def compare(self:Results, name:str, numbers:dict) -> list:
     if name not in self.written: raise ValueError(f"{name} was not computed in this run: write it (target/write_json) first")
     shipped = self.shipped / name
     new, old = _read(self.cache / name), (_read(shipped) if shipped.exists() else None)
-    rows = [Row(label, None if old is None else float(f(old)), float(f(new)), tol) for label, (f, tol) in numbers.items()]
+    def shipped_value(f):
+        "The number in the shipped result; None (a NEW row) when nothing ships or it ships in an older format."
+        try: return None if old is None else float(f(old))
+        except (KeyError, IndexError, TypeError, ValueError): return None
+    rows = [Row(label, shipped_value(f), float(f(new)), tol) for label, (f, tol) in numbers.items()]
     with open(self.cache / "reproduce.jsonl", "a") as fh:
         for r in rows: fh.write(json.dumps(dict(name=name, **r.__dict__, verdict=r.verdict())) + "\n")
     print(f"{self.notebook}/{name}: shipped vs recomputed\n" + "\n".join(r.line() for r in rows))

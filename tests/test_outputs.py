@@ -109,3 +109,17 @@ def test_every_assert_says_what_it_expected():
     assert bare_asserts([planted]) == ["test-planted-assert: cell 0, line 2"], bare_asserts([planted])
     planted.unlink()
     assert bare_asserts(run.notebooks()) == [], bare_asserts(run.notebooks())
+
+
+def test_docs_check_fails_on_planted_notebooks(tmp_path):
+    "What docs-check adds to the site check (`notebook_problems`): a stale output and an unprinted prose number, each named."
+    fresh = nb(("markdown", "# Planted\n\nAccuracy 0.87.", None), ("code", "print(acc)", printed("accuracy 0.87\n")),
+               meta={run.META: {"sources": {"c1": run.source_hash("print(acc)")}}})
+    (tmp_path / "01_planted.ipynb").write_text(json.dumps(fresh))
+    assert docs.notebook_problems(tmp_path) == [], docs.notebook_problems(tmp_path)
+    fresh["cells"][0]["source"] = "# Planted\n\nAccuracy 0.91."                      # prose disagrees with the output
+    fresh["cells"][1]["source"] = "print(acc * 1)"                                    # the cell changed after its output
+    (tmp_path / "01_planted.ipynb").write_text(json.dumps(fresh))
+    probs = docs.notebook_problems(tmp_path)
+    assert any("cell 1 changed since its outputs were made" in p for p in probs), probs
+    assert any("markdown cell 0 states 0.91" in p for p in probs), probs
