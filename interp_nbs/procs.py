@@ -185,7 +185,7 @@ def _kill_owner(script, wait:float=15.) -> tuple:
     "Run `script` (it prints pids, then sleeps; or take its running `Popen`), `kill -9` it: `(pids below it, what is left, seconds)`."
     p = script if isinstance(script, subprocess.Popen) else subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline()
-    assert line, "the script printed no pids (its error is above)"
+    assert line, f"expected the script to print its pids, got {line!r} (its error is above)"
     pids = sorted({int(x) for x in line.split()} | set(descendants(p.pid)))
     socks = sockets(pids)
     t0 = time.time(); p.kill(); p.wait()
