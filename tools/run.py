@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docs import directives                              # nbdev directives at the top of a cell (`#| slow`)
 NBS = ROOT / "nbs"
 BUILD = ROOT / "_build"
 RESULTS = BUILD / "results"
@@ -33,18 +35,6 @@ def notebooks(names=()):
         p = NBS / (n if n.endswith(".ipynb") else n + ".ipynb")
         if not p.exists(): sys.exit(f"no notebook {p.relative_to(ROOT)}: names are like 09_paris (see nbs/)")
         out.append(p)
-    return out
-
-
-def directives(src: str) -> dict:
-    "nbdev directives at the top of a cell (`#| slow`, `#| eval: false`)."
-    out = {}
-    for line in src.splitlines():
-        m = re.match(r"\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*)", line)
-        if not m:
-            if line.strip(): break
-            continue
-        out[m.group(1)] = m.group(2).strip()
     return out
 
 
