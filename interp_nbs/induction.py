@@ -180,7 +180,7 @@ def load_null(name:str, # zoo model name
     p = Path(path or null_path(name))
     if not p.exists():
         raise FileNotFoundError(f"no committed null for {name!r} ({p}); compute it with `null_scores` and save it "
-                                "as 05_induction's slow cell does (nbdev_test --flags slow --path nbs/05_induction.ipynb)")
+                                "as 05_induction's slow cell does (`make reproduce NB=05_induction`, then `make ship-results NB=05_induction`)")
     return {int(s): v for s, v in json.loads(p.read_text())["null"].items()}
 
 def induction_heads(scores:dict, # `head_scores` of the model
