@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# Petals pins transformers<4.35: its notebook (02_petals) runs in a second environment (tools/petals_env.sh)
+# Petals pins transformers<4.35: its notebook (17_petals) runs in a second environment (tools/petals_env.sh)
 VENV_PETALS := .venv-petals
 # one thread per process: 2 notebooks run at once on a 2-core machine, and tiny matrices gain nothing from more
 export OMP_NUM_THREADS ?= 1
@@ -39,7 +39,7 @@ $(VENV_PETALS)/.installed: requirements-petals.txt tools/petals_env.sh setup.py 
 	nice tools/petals_env.sh $(VENV_PETALS)
 	touch $@
 
-# JupyterLab kernel "Python 3 (interp-nbs petals)" for 02_petals, registered in .venv's Jupyter
+# JupyterLab kernel "Python 3 (interp-nbs petals)" for 17_petals, registered in .venv's Jupyter
 kernel: env $(VENV_PETALS)/.installed
 	$(VENV_PETALS)/bin/python -m ipykernel install --prefix $(abspath $(VENV)) --name interp-nbs-petals \
 		--display-name "Python 3 (interp-nbs petals)" >/dev/null
@@ -54,7 +54,7 @@ test: env $(VENV_PETALS)/.installed lint
 	$(MAKE) --no-print-directory export-check docs-check
 	$(PY) tools/run.py tree-unchanged _build/tree-before-test.json
 
-## make test-real: 07_distributed on the real zoo model too (minutes; make test runs 01_hooks on it)
+## make test-real: 22_distributed on the real zoo model too (minutes; make test runs 07_hooks on it)
 test-real: env
 	INTERP_NBS_REAL=1 $(VENV)/bin/pytest -q tests/test_real_model.py
 
@@ -62,14 +62,14 @@ test-real: env
 lint: env
 	$(VENV)/bin/ruff check --quiet interp_nbs tests bench tools
 
-## make export: notebooks -> interp_nbs/ (nbdev_export; modules exported by name are rebuilt, not appended to)
+## make export: notebooks -> interp_nbs/ (nbdev_export: each notebook writes its one module)
 export: env
-	$(PY) tools/export.py
+	$(VENV)/bin/nbdev_export
 
 export-check: env
-	$(PY) tools/export.py
+	$(VENV)/bin/nbdev_export
 	@if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$$(git status --porcelain -- interp_nbs)" ]; then \
-		git status --porcelain -- interp_nbs; echo "interp_nbs/ is out of sync with nbs/: run make export and commit"; exit 1; fi
+		git status --porcelain -- interp_nbs; echo "interp_nbs/ is out of sync with nbs/: run make export (nbdev_export) and commit the modules"; exit 1; fi
 
 # every page renders; then links, anchors, API entries, the home page's list, no prompts, no invented host,
 # and (where chromium is on PATH) every page loads in a headless browser without a console error
@@ -86,12 +86,12 @@ tutorials: env $(VENV_PETALS)/.installed
 	$(PY) tools/run.py tree-unchanged _build/tree-before-tutorials.json
 	@echo "site: _docs/index.html"
 
-## make outputs NB=09_paris: execute notebooks (default: all) and write their outputs into nbs/ for committing
+## make outputs NB=27_paris: execute notebooks (default: all) and write their outputs into nbs/ for committing
 outputs: env $(VENV_PETALS)/.installed
 	$(PY) tools/run.py outputs $(NB)
 
-## make reproduce NB=08_das: run the slow cells (default: every notebook that has some) into _build/results and
-## print each headline number shipped vs recomputed; make ship-results NB=08_das then copies them into the package
+## make reproduce NB=19_induction: run the slow cells (default: every notebook that has some) into _build/results and
+## print each headline number shipped vs recomputed; make ship-results NB=19_induction then copies them into the package
 reproduce: env $(VENV_PETALS)/.installed
 	$(PY) tools/run.py reproduce $(NB)
 
@@ -101,7 +101,7 @@ ship-results: env
 lab: env kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=nbs --ServerApp.ip=127.0.0.1 $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-## make lab-check: JupyterLab headless on 127.0.0.1, both kernels listed, 02_petals's first cell run by the Petals kernel
+## make lab-check: JupyterLab headless on 127.0.0.1, both kernels listed, 17_petals's first cell run by the Petals kernel
 lab-check: env kernel
 	INTERP_NBS_LAB_CHECK=1 $(VENV)/bin/pytest -q tests/test_lab.py
 

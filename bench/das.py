@@ -18,7 +18,7 @@ ratio was 1.45. Measured on 2 shared cores, llama-price (2 blocks), batch 32: 1.
 import argparse
 import torch
 from timing import interleaved
-from interp_nbs.zoo import load
+from interp_nbs.checkpoints import load
 from interp_nbs.hooks import layout
 from interp_nbs import das, price
 

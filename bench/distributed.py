@@ -11,7 +11,8 @@ Prints medians (rank 0) and the ratio hooked/plain (target <= 1.3).
 """
 import argparse, statistics, time
 import torch
-from interp_nbs.zoo import make_model, world_tokenizer, corpus, encode_rows
+from interp_nbs.world import make_model, world_tokenizer, corpus, encode_rows
+from interp_nbs.icl import ICL
 from interp_nbs.hooks import layout, capture
 from interp_nbs.distributed import launch, tensor_parallel
 
@@ -52,9 +53,9 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=30)
     a = ap.parse_args()
-    tok = world_tokenizer()
+    tok = world_tokenizer(ICL)
     model = make_model(a.arch, tok)
-    ids, _ = encode_rows(tok, corpus(a.batch, seed=0))
+    ids, _ = encode_rows(tok, corpus(ICL, a.batch, seed=0))
     r = launch(run, model, ids, a.repeats, timeout=600)[0]
     ms = lambda s: f"{s * 1e3:8.2f} ms"
     print(f"TP-2 {a.arch} (zoo size), batch {a.batch}x{ids.shape[1]} tokens, {a.repeats} repeats, medians on rank 0")

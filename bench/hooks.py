@@ -8,7 +8,9 @@ their ratio (target <= 1.05). Both are measured interleaved in one process, so m
 import argparse
 import torch
 from timing import interleaved
-from interp_nbs.zoo import load, corpus, encode_rows
+from interp_nbs.checkpoints import load
+from interp_nbs.world import corpus, encode_rows
+from interp_nbs.icl import ICL
 from interp_nbs.hooks import capture, layout
 
 
@@ -20,7 +22,7 @@ def main():
     a = ap.parse_args()
     torch.manual_seed(0)
     model, tok = load(a.model)
-    ids, _ = encode_rows(tok, corpus(a.batch, seed=0))
+    ids, _ = encode_rows(tok, corpus(ICL, a.batch, seed=0))
     blocks = layout(model).blocks
 
     def plain():

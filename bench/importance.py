@@ -11,7 +11,7 @@ process; the ratio of medians is printed (target <= 1.15).
 import argparse
 import torch
 from timing import interleaved
-from interp_nbs.zoo import load
+from interp_nbs.checkpoints import load
 from interp_nbs.icl_tasks import Evaluator
 from interp_nbs.importance import answer_loss, head_importance
 

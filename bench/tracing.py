@@ -12,7 +12,7 @@ The zoo models are traced on a recall fact of the in-context world; a pretrained
 import argparse
 import torch
 from timing import interleaved
-from interp_nbs.zoo import load
+from interp_nbs.checkpoints import load
 from interp_nbs.hooks import layout
 from interp_nbs.lens import answer_id
 from interp_nbs.tracing import attribution_patching, causal_trace, find_span, rank_correlation, recall_facts

@@ -19,7 +19,7 @@ def results_root() -> Path:
     else `~/.cache/interp-nbs/results`. Never a path git tracks.
 
         root = results_root()               # e.g. <checkout>/_build/results
-        (root / "05_induction").exists()    # True after a slow cell of 05_induction ran
+        (root / "19_induction").exists()    # True after a slow cell of 19_induction ran
     """
     if os.environ.get("INTERP_NBS_RESULTS"): return Path(os.environ["INTERP_NBS_RESULTS"])
     if (SHIPPED.parent / "settings.ini").exists(): return SHIPPED.parent / "_build" / "results"
@@ -28,17 +28,32 @@ def results_root() -> Path:
 # %% ../nbs/00_results.ipynb 9
 @dataclass
 class Row:
-    "One headline number: shipped vs recomputed, and the largest difference that still counts as reproduced."
+    """One headline number: shipped vs recomputed, and the largest difference that still counts as reproduced.
+
+        r = Row("IIA", shipped=0.993, recomputed=0.990, tol=0.01)
+        r.verdict()                  # 'PASS': |0.990 - 0.993| <= 0.01
+    """
     label: str
     shipped: float
     recomputed: float
     tol: float
-    def diff(self): return None if self.shipped is None else abs(self.recomputed - self.shipped)
+    def diff(self):
+        """|recomputed - shipped|, or None when nothing ships.
+
+            Row("IIA", None, 0.970, 0.01).diff()        # None
+        """
+        return None if self.shipped is None else abs(self.recomputed - self.shipped)
     def verdict(self):
-        "PASS, FAIL, or NEW (nothing shipped to compare with)."
+        """PASS, FAIL, or NEW (nothing shipped to compare with).
+
+            Row("IIA", 0.993, 0.970, 0.01).verdict()    # 'FAIL'
+        """
         return "NEW" if self.shipped is None else ("PASS" if self.diff() <= self.tol else "FAIL")
     def line(self):
-        "The row as one table line: label, shipped, recomputed, |difference|, tolerance, verdict."
+        """The row as one table line: label, shipped, recomputed, |difference|, tolerance, verdict.
+
+            print(Row("IIA", 0.993, 0.990, 0.01).line())   # IIA ... 0.993  0.99  0.003  0.01  PASS
+        """
         f = lambda v: "-" if v is None else f"{v:.6g}"
         return f"{self.label:<48} {f(self.shipped):>11} {f(self.recomputed):>11} {f(self.diff()):>10} {f(self.tol):>8}  {self.verdict()}"
 
@@ -47,12 +62,12 @@ class Results:
     """One notebook's results: slow cells write into `cache` (outside git), later cells read `path(name)`: what this
     run computed, else what ships in `shipped`.
 
-        res = Results("05_induction", SHIPPED / "data" / "nulls")
+        res = Results("19_induction", SHIPPED / "data" / "nulls")
         res.write_json("induction_opt-icl.json", {"null": [0.01, 0.02]})    # a slow cell: into the cache, never the package
         res.read_json("induction_opt-icl.json")                             # this run's result (else the shipped one)
         res.compare("induction_opt-icl.json", {"largest null": (lambda r: max(r["null"]), 0.01)})
     """
-    def __init__(self, notebook:str, # the notebook's name, e.g. "08_das": the cache folder's name
+    def __init__(self, notebook:str, # the notebook's name, e.g. "19_induction": the cache folder's name
                  shipped:Path, # the package folder this notebook's results ship in
                  root:Path=None): # the cache root; defaults to `results_root()`
         self.notebook, self.shipped = notebook, Path(shipped)
@@ -60,7 +75,7 @@ class Results:
         self.written = set()
     def __repr__(self): return f"Results({self.notebook!r}, written this run: {sorted(self.written)})"
 
-# %% ../nbs/00_results.ipynb 13
+# %% ../nbs/00_results.ipynb 14
 def _manifest(self:Results, name):
     "Record where `name` ships, so `ship` knows where to copy it."
     m = self.cache / "manifest.json"
@@ -88,7 +103,7 @@ def target(self:Results, name:str, # a file or folder name, or a stem when `suff
 
 Results._manifest, Results.target = _manifest, target
 
-# %% ../nbs/00_results.ipynb 14
+# %% ../nbs/00_results.ipynb 16
 def path(self:Results, name:str) -> Path:
     """`name` as this run computed it (the cache) if a slow cell wrote it, else as it ships.
 
@@ -100,6 +115,9 @@ def path(self:Results, name:str) -> Path:
                                 f"run the notebook's slow cells (make reproduce NB={self.notebook}) to compute it")
     return p
 
+Results.path = path
+
+# %% ../nbs/00_results.ipynb 18
 def write_json(self:Results, name:str, obj) -> Path:
     """Write `obj` as JSON to the cache (never to the package) and return the path.
 
@@ -109,6 +127,9 @@ def write_json(self:Results, name:str, obj) -> Path:
     p.write_text(json.dumps(obj, indent=1) + "\n")
     return p
 
+Results.write_json = write_json
+
+# %% ../nbs/00_results.ipynb 20
 def read_json(self:Results, name:str):
     """`json.loads` of `path(name)`.
 
@@ -116,9 +137,9 @@ def read_json(self:Results, name:str):
     """
     return json.loads(self.path(name).read_text())
 
-Results.path, Results.write_json, Results.read_json = path, write_json, read_json
+Results.read_json = read_json
 
-# %% ../nbs/00_results.ipynb 19
+# %% ../nbs/00_results.ipynb 25
 def _read(p:Path):
     "A JSON result parsed, a folder or any other file as its path (the headline function reads it)."
     return json.loads(p.read_text()) if p.suffix == ".json" else p
@@ -145,14 +166,14 @@ def compare(self:Results, name:str, numbers:dict) -> list:
 
 Results.compare = compare
 
-# %% ../nbs/00_results.ipynb 22
+# %% ../nbs/00_results.ipynb 28
 def ship(notebook:str, # the notebook whose cached results to ship
          root:Path=None, # the cache root; defaults to `results_root()`
          dest:Path=SHIPPED # the package folder results ship into
         ) -> list:
     """Copy every result `notebook` computed into the cache over its shipped copy; returns the paths written.
 
-        ship("08_das")        # then: git diff --stat interp_nbs/data/das; commit what is right
+        ship("19_induction")  # then: git diff --stat interp_nbs/data/nulls; commit what is right
     """
     cache = Path(root or results_root()) / notebook
     m = cache / "manifest.json"

@@ -1,8 +1,9 @@
 """Distributed hooks on 2 local gloo ranks, checked against the single-process model with the same hook API.
 
-The notebook `07_distributed` runs the same checks on OPT; these use the Llama architecture (rotary
+The notebook `22_distributed` runs the same checks on OPT; these use the Llama architecture (rotary
 positions, grouped projections, a gate in the FFN), so both families are covered.
 """
+import copy
 import multiprocessing as mp
 import pytest
 import torch
@@ -10,16 +11,20 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.distributed.tensor import DTensor
 
-from interp_nbs.hooks import (hook_count, layout, module, main_tensor, capture, edit, ablate_heads, edit_heads,
-                              edit_grads)
+from interp_nbs.layout import layout, module
+from interp_nbs.hooks import hook_count, main_tensor, capture, edit, edit_grads
+from interp_nbs.edits import ablate_heads, edit_heads, attention_patterns
 from interp_nbs.placement import placement, unwrap
-from interp_nbs.zoo import make_model, world_tokenizer, corpus, encode_rows
+from interp_nbs.world import make_model, world_tokenizer, corpus, encode_rows
+from interp_nbs.icl import ICL
 from interp_nbs.distributed import launch, RankError, local_rows, split, backward
 
-TOK = world_tokenizer()
+TOK = world_tokenizer(ICL)
 MODEL = make_model("llama", TOK, seed=3)       # built before forking: the ranks inherit it
+EAGER = copy.deepcopy(MODEL)                   # eager attention returns the patterns `attention_patterns` reads
+EAGER.set_attn_implementation("eager")
 LAY = layout(MODEL)
-IDS = encode_rows(TOK, corpus(6, seed=5))[0][:, :40]
+IDS = encode_rows(TOK, corpus(ICL, 6, seed=5))[0][:, :40]
 NAMES = [LAY.blocks[0], LAY.attn[0] + ".k_proj", LAY.out_proj[1], LAY.ffn[1] + ".up_proj", LAY.ffn[1], LAY.unembed]
 torch.manual_seed(1)
 STEER = torch.randn(MODEL.config.hidden_size)
@@ -98,6 +103,22 @@ def test_gathered_activations_grads_and_edits_equal_single_process(kind, referen
     steer_runs = [r[4] for r in res]
     # gathering hooks must run equally often on every rank; a pipeline runs it on the owning stage only
     assert steer_runs == ([1, 1] if kind != "pipe" else [1, 0])
+
+
+def patterns(kind):
+    m = split(EAGER, kind)
+    return attention_patterns(m, batch(kind))
+
+
+@pytest.mark.parametrize("kind", ["tp", "fsdp", "pipe"])
+def test_attention_patterns_are_whole_and_equal_single_process(kind):
+    "Each TP rank computes its heads' patterns, each FSDP rank its rows, each stage its blocks': every rank gets them all."
+    ref = attention_patterns(EAGER, IDS)                        # [layers, batch, heads, query, key]
+    assert ref.shape == (LAY.n_layers, IDS.shape[0], LAY.n_heads, IDS.shape[1], IDS.shape[1])
+    for rank, p in enumerate(launch(patterns, kind)):
+        assert p.shape == ref.shape, (kind, rank, tuple(p.shape))
+        assert maxdiff(p, ref) <= TOL, (kind, rank, maxdiff(p, ref))
+    assert hook_count(EAGER) == 0
 
 
 def weights(m):
@@ -200,12 +221,13 @@ def test_launch_with_spawn_runs_importable_functions():
 
 TORCHRUN_SCRIPT = '''
 import sys, torch, torch.distributed as dist, torch.nn.functional as F
-from interp_nbs.zoo import make_model, world_tokenizer, corpus, encode_rows
+from interp_nbs.world import make_model, world_tokenizer, corpus, encode_rows
+from interp_nbs.icl import ICL
 from interp_nbs.distributed import join_group, tensor_parallel
 from interp_nbs.hooks import capture
 join_group(timeout=30)
-tok = world_tokenizer()
-ids = encode_rows(tok, corpus(6, seed=5))[0][:, :40]
+tok = world_tokenizer(ICL)
+ids = encode_rows(tok, corpus(ICL, 6, seed=5))[0][:, :40]
 m = tensor_parallel(make_model("llama", tok, seed=3))
 names = sys.argv[2].split(",")
 with capture(m, names, grad=True, dst=0) as t:

@@ -146,8 +146,9 @@ def test_setup_declares_the_extras():
 # An extra without an entry here imports every module module_extras maps to it and every package it declares.
 CORE_CALL = """
 import torch
-from interp_nbs.zoo import load
-from interp_nbs.hooks import capture, layout
+from interp_nbs.checkpoints import load
+from interp_nbs.hooks import capture
+from interp_nbs.layout import layout
 model, tok = load("llama-icl")
 ids = tok("recall : bafo gomi kuzi dade | bafo", return_tensors="pt").input_ids
 with torch.no_grad(), capture(model, layout(model).blocks) as t: model(ids)
@@ -156,7 +157,7 @@ assert len(t) == len(layout(model).blocks)
 CALLS = {
     "": CORE_CALL,
     "icl": """
-from interp_nbs.zoo import load
+from interp_nbs.checkpoints import load
 from interp_nbs.icl_tasks import Evaluator, task_config
 model, tok = load("llama-icl")
 ev = Evaluator(model, tok, tasks=["icl_pairs"], limit=4)
@@ -171,7 +172,7 @@ assert ui.drawn == ("t", 1)
 """),                                  # the explorer lives in pruning, which needs [icl] too (module_extras)
     "attribution": """
 import inseq
-from interp_nbs.zoo import load
+from interp_nbs.checkpoints import load
 model, tok = load("llama-icl")
 m = inseq.load_model(model, "saliency", tokenizer=tok)
 out = m.attribute("recall : bafo gomi | bafo", "recall : bafo gomi | bafo gomi", show_progress=False)
@@ -179,7 +180,7 @@ assert out.sequence_attributions
 """,
     "finetune": """
 import peft, trl
-from interp_nbs.zoo import load
+from interp_nbs.checkpoints import load
 model, tok = load("llama-icl")
 m = peft.get_peft_model(model, peft.LoraConfig(r=2, target_modules=["q_proj"]))
 assert sum(p.numel() for p in m.parameters() if p.requires_grad) > 0

@@ -1,24 +1,20 @@
 """`make lab` checked, not assumed: JupyterLab starts headless on 127.0.0.1 with a token, its REST API lists the
-main and the Petals kernels, a session on 02_petals runs the notebook's first code cell through the Petals
+main and the Petals kernels, a session on 17_petals runs the notebook's first code cell through the Petals
 kernel (transformers 4.34 in .venv-petals), and shutting down leaves no process behind.
 
 It takes ~15-25 s (a server, a kernel, imports of torch and transformers), so `make test` skips it and
 `make lab-check` runs it (INTERP_NBS_LAB_CHECK=1). The Petals kernel is registered by `make kernel`; the test
 runs that target itself when the kernel is missing."""
-import json, os, secrets, shutil, socket, subprocess, tempfile, time, uuid
+import json, os, secrets, shutil, subprocess, tempfile, time, uuid
 from pathlib import Path
 import pytest
+from interp_nbs.procs import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 PETALS_KERNEL = "interp-nbs-petals"
 pytestmark = pytest.mark.skipif(os.environ.get("INTERP_NBS_LAB_CHECK") != "1",
                                 reason="JupyterLab check: run `make lab-check` (~20 s)")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
 
 
 def first_code_cell(nb_path: Path) -> str:
@@ -108,11 +104,11 @@ def test_lab_runs_petals_notebook_first_cell():
         _, specs = api(port, token, "GET", "/api/kernelspecs")
         assert {"python3", PETALS_KERNEL} <= set(specs["kernelspecs"]), specs["kernelspecs"].keys()
         _, sess = api(port, token, "POST", "/api/sessions",
-                      {"path": "02_petals.ipynb", "name": "02_petals.ipynb", "type": "notebook", "kernel": {"name": PETALS_KERNEL}})
+                      {"path": "17_petals.ipynb", "name": "17_petals.ipynb", "type": "notebook", "kernel": {"name": PETALS_KERNEL}})
         kid = sess["kernel"]["id"]
         assert sess["kernel"]["name"] == PETALS_KERNEL
         procs |= {p.pid for p in psutil.Process(lab.pid).children(recursive=True)}
-        status, out, err = run_cell(port, token, kid, first_code_cell(ROOT / "nbs" / "02_petals.ipynb"))
+        status, out, err = run_cell(port, token, kid, first_code_cell(ROOT / "nbs" / "17_petals.ipynb"))
         assert status == "ok", err
         status, out, err = run_cell(port, token, kid, "import sys, transformers; print(sys.prefix, transformers.__version__)")
         assert status == "ok", err

@@ -34,7 +34,7 @@ def test_every_notebook_is_numbered_and_titled():
 def test_hub_id_fails_fast_offline():
     "A hub id on a machine without the hub raises a clear OSError in a fresh process instead of hanging."
     code = textwrap.dedent("""
-        from interp_nbs.zoo import load
+        from interp_nbs.checkpoints import load
         try: load("facebook/opt-125m")
         except OSError as e: print("ERR", e)
     """)

@@ -10,13 +10,17 @@ Executing the notebooks is `tools/run.py` (`make tutorials` executes into _build
 `render` uses Quarto through `nbdev_docs` when `quarto` is on PATH (the real docs path). Without it (CI,
 machines where Quarto cannot be installed) it runs nbdev's own notebook processing (`proc_nbs`: directives,
 `show_doc`, hidden cells) and renders each processed notebook with nbconvert into a static site: one page per
-notebook named after it (`01_hooks.html`), `show_doc` blocks as API entries, a table of contents per page, a
+notebook named after it (`07_hooks.html`), `show_doc` blocks as API entries, a table of contents per page, a
 sidebar and a search box over page titles and exported names, cross-references from backticked exported
 names to their entries, source links relative to the repository, figure alt text from `#| fig-alt:`, and a
 home page listing every notebook with its key result (the output of its cell marked `#| key-result`, when
 the notebook was executed). Everything is derived from the notebooks themselves: no list of pages or names.
+
+An API entry shows its symbol as the source writes it: defaults as written, types by their short names (`Module`),
+and a docstring's examples as code blocks, an example being lines indented beyond the docstring's own text
+(4+ spaces more than the def's body, as in `interp_nbs`), a run of `>>>` lines up to a blank line, or a ``` fence.
 """
-import argparse, ast, hashlib, html, json, os, re, shutil, subprocess, sys, tempfile, time
+import argparse, ast, hashlib, html, inspect, json, linecache, os, re, shutil, subprocess, sys, tempfile, textwrap, time
 from pathlib import Path
 from urllib.parse import urlparse, unquote
 
@@ -422,17 +426,190 @@ def _is_entry(o) -> bool:
     return md is not None and _re_sd.match(md if isinstance(md, str) else "".join(md)) is not None
 
 
+# ------------------------------------------------------------------------------- API entries as the source writes them
+def _source_lines(obj) -> list:
+    "Source lines of `obj`'s def or class; a class defined in a notebook cell is looked up in the cells IPython ran."
+    try: return inspect.getsourcelines(obj)[0]
+    except (OSError, TypeError): return _cell_lines(obj) if inspect.isclass(obj) else []
+
+
+def _cell_lines(cls) -> list:
+    "Source lines of a class a notebook cell defines: in the latest cell IPython cached, by its name and docstring."
+    doc = inspect.cleandoc(cls.__doc__ or "")
+    for f in reversed([f for f, e in list(linecache.cache.items()) if len(e) > 1 and e[1] is None]):   # cells, no file
+        lines = linecache.cache[f][2]
+        for i, l in enumerate(lines):
+            if not re.match(rf"\s*class\s+{cls.__name__}\b", l): continue
+            block = inspect.getblock(lines[i:])
+            node, _ = _parse(block)
+            if node is not None and (ast.get_docstring(node) or "") == doc: return block
+    return []
+
+
+def _parse(lines):
+    "A def or class statement's lines as (ast node, dedented source), or (None, '')."
+    src = textwrap.dedent("".join(lines))
+    try: node = ast.parse(src).body[0]
+    except (SyntaxError, IndexError): return None, ""
+    return (node, src) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else (None, "")
+
+
+def _def(obj):
+    "`obj`'s def or class statement as (ast node, its dedented source), or (None, '') without source."
+    return _parse(_source_lines(obj))
+
+
+def _text(node, src) -> str:
+    "An expression's source text (unparsed when it spans lines, which may hold comments)."
+    s = ast.get_source_segment(src, node) or ast.unparse(node)
+    return s if "\n" not in s else ast.unparse(node)
+
+
+def _args(fn, src) -> dict:
+    "{parameter: (annotation, default)} of a def as written ('return': its return annotation); None where absent."
+    a = fn.args
+    pos = a.posonlyargs + a.args
+    pairs = [*zip(pos, [None] * (len(pos) - len(a.defaults)) + a.defaults), *zip(a.kwonlyargs, a.kw_defaults),
+             (a.vararg, None), (a.kwarg, None)]
+    out = {x.arg: (x.annotation and _text(x.annotation, src), d and _text(d, src)) for x, d in pairs if x}
+    return {**out, "return": (fn.returns and _text(fn.returns, src), None)}
+
+
+def _written(sym) -> dict:
+    "{parameter: (annotation, default)} as the source of `sym` writes them (a class: its `__init__`, else its fields)."
+    node, src = _def(sym)
+    if isinstance(node, ast.ClassDef):
+        init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+        if init is None and _def(getattr(sym, "__init__", None))[0] is None:           # a dataclass: its fields
+            return {t.target.id: (_text(t.annotation, src), t.value and _text(t.value, src))
+                    for t in node.body if isinstance(t, ast.AnnAssign) and isinstance(t.target, ast.Name)}
+        node, src = (init, src) if init else _def(sym.__init__)
+    return _args(node, src) if node else {}
+
+
+def _short_type(text: str) -> str:
+    "A type by its short name: `torch.nn.modules.module.Module` -> `Module`, `Optional[torch.Tensor]` -> `Optional[Tensor]`."
+    return re.sub(r"\b(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_])", "", text.strip("'\""))
+
+
+class _Written(str):
+    "Source text that nbdev prints as it is (nbdev prints a default by its repr, a type by `formatannotation`)."
+    def __repr__(self): return str(self)
+
+
+def _param(p, written):
+    "A signature parameter with its type's short name and its default as the source writes it."
+    ann, default = written or (None, None)
+    if p.annotation is not p.empty:
+        a = ann or (p.annotation if isinstance(p.annotation, str) else inspect.formatannotation(p.annotation))
+        p = p.replace(annotation=_Written(_short_type(a)))
+    return p.replace(default=_Written(default)) if default is not None and p.default is not p.empty else p
+
+
+def _table_as_written(dm, written):
+    "The docments table (nbdev's `DocmentTbl`) with defaults as written and types by their short names."
+    for name, d in getattr(dm, "dm", {}).items():
+        ann, default = written.get(name, (None, None))
+        empty = inspect.Parameter.empty
+        if ann and d.get("anno", empty) is not empty: d["anno"] = _Written(_short_type(ann))
+        if default is not None and d.get("default", empty) is not empty: d["default"] = _Written(default)
+
+
+def _doc_lines(sym):
+    "`sym`'s docstring lines less its def's body indentation (example lines keep their extra indent); None without source."
+    node, src = _def(sym)
+    raw = ast.get_docstring(node, clean=False) if node else None
+    if not raw or re.search(r"^\s*-{3,}\s*$", raw, re.M): return None    # numpydoc sections: nbdev's text
+    line = src.splitlines()[node.body[0].lineno - 1]
+    margin = len(line) - len(line.lstrip())
+    first, *rest = raw.expandtabs().splitlines()
+    return [first.strip()] + [l[margin:] if not l[:margin].strip() else l.lstrip() for l in rest]
+
+
+def _indented(line: str) -> bool:
+    "Whether a (dedented) docstring line is an example line: indented 4+ spaces."
+    return line.startswith("    ") and bool(line.strip())
+
+
+def _code_end(lines, i) -> int:
+    "End of the code block starting at line `i` (a ``` fence, a `>>>` run, indented lines); `i` when none starts there."
+    s, n = lines[i].lstrip(), len(lines)
+    if s.startswith("```"): return next((k + 1 for k in range(i + 1, n) if lines[k].lstrip().startswith("```")), n)
+    if s.startswith(">>>"): return next((k for k in range(i, n) if not lines[k].strip()), n)
+    if not _indented(lines[i]): return i
+    last = i
+    for k in range(i, n):
+        if _indented(lines[k]): last = k
+        elif lines[k].strip(): break
+    return last + 1
+
+
+def _code_block(lines) -> list:
+    "Code lines as a plain ``` fence (a source fence's own fence lines and language dropped), dedented."
+    if lines[0].lstrip().startswith("```"):
+        lines = lines[1:-1] if len(lines) > 1 and lines[-1].lstrip().startswith("```") else lines[1:]
+    return ["", "```", *textwrap.dedent("\n".join(lines)).splitlines(), "```", ""]
+
+
+def _doc_md(lines) -> str:
+    "Docstring lines as markdown: examples (``` fences, `>>>` runs, indented lines) as code blocks, the rest as prose."
+    out, i = [], 0
+    while i < len(lines):
+        j = _code_end(lines, i)
+        if j == i: out.append(lines[i]); i += 1
+        else: out += _code_block(lines[i:j]); i = j
+    return "\n".join(out).strip()
+
+
+def _as_written(r):
+    "Make a `show_doc` renderer show its symbol as the source writes it: defaults, short types, examples as code."
+    try:
+        w = _written(r.sym)
+        if r.sig: r.sig = r.sig.replace(parameters=[_param(p, w.get(p.name)) for p in r.sig.parameters.values()])
+        _table_as_written(r.dm, w)
+        lines = _doc_lines(r.sym)
+        r.docs = _doc_md(lines if lines is not None else (r.docs or "").splitlines())
+    except Exception as e: print(f"  show_doc({r.nm}): kept nbdev's entry ({type(e).__name__}: {e})", flush=True)
+
+
+def _wrap_sig(s: str) -> str:
+    "nbdev's signature lines (`> ...`), broken at spaces only: a default like `\"llama-icl\"` stays whole."
+    pad = "> " + " " * 5
+    return textwrap.fill(s, width=80, initial_indent=pad, subsequent_indent=pad + " " * (s.find("(") + 1),
+                         break_on_hyphens=False, break_long_words=False)
+
+
+def _patch_show_doc():
+    "`show_doc` entries as the source writes them (`_as_written`), each `**kw` comment on its own row (not on Returns)."
+    import functools
+    from fastcore import docments as D
+    D._docments = functools.partial(D._docments, args_kwargs=True)    # fastcore's `docments(full=True)` drops it
+    D._wrap_sig = _wrap_sig
+    init = D.ShowDocRenderer.__init__
+    def __init__(self, *a, **k): init(self, *a, **k); _as_written(self)
+    D.ShowDocRenderer.__init__ = __init__
+
+
+def entry_html(sym, page="page") -> str:
+    "The HTML of `sym`'s API entry as the offline site renders it (`show_doc`, patched, then `_api_entry`)."
+    _patch_nbdev()
+    from nbdev.showdoc import show_doc
+    return _api_entry(show_doc(sym)._repr_markdown_(), page, Symbols(), set(), ".")[2]
+
+
 def _patch_nbdev():
-    """Two changes to nbdev's processing for the offline site. (1) No `add_links`: it links to settings.ini's
+    """Three changes to nbdev's processing for the offline site. (1) No `add_links`: it links to settings.ini's
     doc_host under page names we do not use; we link ourselves. (2) To build `show_doc` entries nbdev runs the
     exported cells and every cell containing an import, whole: a test cell with a nested import then fails
     (its variables are not defined) and a run would replace an executed cell's outputs. We run exported cells
-    as nbdev does and, of any other cell, only its top-level import statements, keeping its outputs."""
+    as nbdev does and, of any other cell, only its top-level import statements, keeping its outputs. (3) Entries
+    show their symbol as the source writes it (`_patch_show_doc`)."""
     import ast, warnings
     from nbdev import processors as P
     from execnb.nbio import _dict2obj
     base = P.FilterDefaults.base_procs
     if getattr(base, "_patched", False): return
+    _patch_show_doc()
     def procs(self): return [p for p in base(self) if p.__name__ != "add_links"]
     procs._patched = True
     P.FilterDefaults.base_procs = procs
@@ -455,7 +632,7 @@ def _patch_nbdev():
                     if not needed(t): continue
                     o = self.k.run(ast.unparse(t))
                     if isinstance(self.k.exc, ImportError) and not isinstance(t, ast.Expr):
-                        # a package of another environment (02_petals's hivemind): show_doc entries do not need it
+                        # a package of another environment (17_petals's hivemind): show_doc entries do not need it
                         print(f"  {fm.get('title', '')}: skipped `{ast.unparse(t)[:80]}` ({self.k.exc})", flush=True)
                         self.k.exc = None; continue
                     if self.k.exc: break

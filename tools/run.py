@@ -27,13 +27,13 @@ META = "interp_nbs"                                       # notebook metadata ke
 
 
 def notebooks(names=()):
-    "The notebooks named (`09_paris`, `09_paris.ipynb`), or every one in nbs/ in order."
+    "The notebooks named (`27_paris`, `27_paris.ipynb`), or every one in nbs/ in order."
     every = sorted(p for p in NBS.glob("*.ipynb") if not p.name.startswith(("_", ".")))
     if not names: return every
     out = []
     for n in names:
         p = NBS / (n if n.endswith(".ipynb") else n + ".ipynb")
-        if not p.exists(): sys.exit(f"no notebook {p.relative_to(ROOT)}: names are like 09_paris (see nbs/)")
+        if not p.exists(): sys.exit(f"no notebook {p.relative_to(ROOT)}: names are like 27_paris (see nbs/)")
         out.append(p)
     return out
 
@@ -280,7 +280,7 @@ def main(argv=None):
     elif a.action == "reproduce":
         if not reproduce(notebooks(a.names) if a.names else with_slow_cells()): sys.exit(1)
     elif a.action == "ship":
-        if len(a.names) != 1: sys.exit("usage: python tools/run.py ship NB   (e.g. 08_das; run `make reproduce NB=08_das` first)")
+        if len(a.names) != 1: sys.exit("usage: python tools/run.py ship NB   (e.g. 19_induction; run `make reproduce NB=19_induction` first)")
         sys.path.insert(0, str(ROOT))
         from interp_nbs.results import ship
         for p in ship(a.names[0], root=RESULTS): print("shipped:", p.relative_to(ROOT))
