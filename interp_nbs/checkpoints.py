@@ -42,7 +42,7 @@ def zoo_names() -> list:
 @contextlib.contextmanager
 def quiet(*loggers:str, # logger names held at `level` inside the block ("transformers", "datasets", "lm-eval", ...)
           level:int=logging.ERROR, # records below this level are dropped inside the block
-          bars:bool=True # also hide the progress bars of 🤗 transformers and datasets (those already imported)
+          bars:bool=True # also hide the progress bars of 🤗 transformers and datasets (named here, or already imported)
          ):
     """Silence loggers and Hugging Face progress bars inside a `with` block only; all is restored on exit, errors too.
 
@@ -54,7 +54,8 @@ def quiet(*loggers:str, # logger names held at `level` inside the block ("transf
     old, hf = [l.level for l in logs], []
     if bars:
         for lib in ("transformers", "datasets"):
-            u = sys.modules.get(f"{lib}.utils.logging")      # never import a library just to silence it
+            if lib in loggers: importlib.import_module(lib)   # named: it is about to run, so its bars go too
+            u = sys.modules.get(f"{lib}.utils.logging")      # otherwise only a library already imported
             if u and hasattr(u, "is_progress_bar_enabled"):   # (old datasets releases lack the switch)
                 hf.append((u, u.is_progress_bar_enabled()))
                 u.disable_progress_bar()

@@ -149,12 +149,7 @@ def paired(base:Samples, other:Samples, # two runs of the same task on the same 
     return stats.paired(base.acc, other.acc, unit="documents", **kw)
 
 # %% ../nbs/18_icl_tasks.ipynb 33
-LOGGERS = ("lm-eval", "lm_eval", "datasets", "transformers")   # the loggers an lm-eval run writes to
-
-def _quiet():
-    "`quiet` for an lm-eval run: its loggers at ERROR and the Hugging Face progress bars off while the block runs."
-    import datasets  # noqa: F401 -- imported first, so that `quiet` hides its progress bars too
-    return quiet(*LOGGERS)
+LOGGERS = ("lm-eval", "lm_eval", "datasets", "transformers")   # the loggers an lm-eval run writes to: `quiet(*LOGGERS)`
 
 # %% ../nbs/18_icl_tasks.ipynb 36
 def _check_fit(lm, task_dict, limit):
@@ -182,7 +177,7 @@ class Evaluator:
                 ):
         from lm_eval.models.huggingface import HFLM
         self.tasks, self.limit, self.seed = [tasks] if isinstance(tasks, str) else list(tasks), limit, seed
-        with _quiet(): self.lm = HFLM(pretrained=model, tokenizer=tok, batch_size=batch_size)
+        with quiet(*LOGGERS): self.lm = HFLM(pretrained=model, tokenizer=tok, batch_size=batch_size)
         self._dicts = {}
     def __call__(self, shots:int=4, split:str="test") -> dict:
         """Accuracy per task with `shots` demonstrations: the means of `samples`.
@@ -201,7 +196,7 @@ def task_dict(self:Evaluator, shots:int, split:str="test") -> dict:
     if (shots, split) not in self._dicts:
         from lm_eval.tasks import get_task_dict, TaskManager
         specs = [task_config(t, shots, split) if t in TASKS else t for t in self.tasks]
-        with _quiet():
+        with quiet(*LOGGERS):
             d = get_task_dict(specs, TaskManager() if any(isinstance(s, str) for s in specs) else None)
             for name, t in d.items():
                 if name not in TASKS: t.set_config(key="num_fewshot", value=shots)
@@ -223,7 +218,7 @@ def samples(self:Evaluator, shots:int=4, split:str="test") -> dict:
     """
     from lm_eval.evaluator import evaluate
     tasks = self.task_dict(shots, split)
-    with torch.no_grad(), _quiet():
+    with torch.no_grad(), quiet(*LOGGERS):
         res = evaluate(self.lm, tasks, limit=self.limit, bootstrap_iters=0, log_samples=True, verbosity="ERROR")
     return {t: Samples.from_logged(res["samples"][t]) for t in self.tasks}
 
@@ -236,7 +231,7 @@ def requests(self:Evaluator, task:str, shots:int, n:int=None, split:str="test") 
         ev.requests("icl_pairs", shots=2, n=1)     # [('map : w1 a1 ; w2 a2 ; query', ' answer')]
     """
     t = self.task_dict(shots, split)[task]
-    with _quiet(): t.build_all_requests(limit=n or self.limit, rank=0, world_size=1)
+    with quiet(*LOGGERS): t.build_all_requests(limit=n or self.limit, rank=0, world_size=1)
     out = {}
     for inst in t.instances:          # one instance per answer choice; keep one per document
         if inst.doc_id in out: continue
