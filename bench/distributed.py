@@ -13,7 +13,8 @@ import argparse, statistics, time
 import torch
 from interp_nbs.world import make_model, world_tokenizer, corpus, encode_rows
 from interp_nbs.icl import ICL
-from interp_nbs.hooks import layout, capture
+from interp_nbs.hooks import capture
+from interp_nbs.layout import layout
 from interp_nbs.distributed import launch, tensor_parallel
 
 

@@ -11,7 +11,8 @@ from timing import interleaved
 from interp_nbs.checkpoints import load
 from interp_nbs.world import corpus, encode_rows
 from interp_nbs.icl import ICL
-from interp_nbs.hooks import capture, layout
+from interp_nbs.hooks import capture
+from interp_nbs.layout import layout
 
 
 def main():

@@ -13,9 +13,10 @@ import argparse
 import torch
 from timing import interleaved
 from interp_nbs.checkpoints import load
-from interp_nbs.hooks import layout
+from interp_nbs.layout import layout
 from interp_nbs.lens import answer_id
-from interp_nbs.tracing import attribution_patching, causal_trace, find_span, rank_correlation, recall_facts
+from interp_nbs.tracing import attribution_patching, causal_trace, find_span, recall_facts
+from interp_nbs.stats import spearman
 
 
 def main():
@@ -35,7 +36,7 @@ def main():
     exact = lambda: causal_trace(model, x, subj, y, samples=a.samples)
     attr = lambda: attribution_patching(model, x, subj, y, samples=a.samples)
     te, ta = interleaved(exact, attr, repeats=a.repeats, warmup=1)
-    rho = rank_correlation(attr()[:, subj[0]:], exact().effect[:, subj[0]:])
+    rho = spearman(attr()[:, subj[0]:], exact().effect[:, subj[0]:], perms=0).rho
     print(f"model {a.model}: {lay.n_layers} layers x {len(x)} tokens = {lay.n_layers * len(x)} sites, {a.samples} noise samples, "
           f"{a.repeats} repeats")
     print(f"exact patching        median {te * 1e3:9.1f} ms")

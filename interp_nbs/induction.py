@@ -83,6 +83,18 @@ def _parts(model, l:int):
     if not norms: raise ValueError(f"{lay.blocks[l]}: no norm module before attention")
     return v, norms[0]
 
+def _gain(norm):
+    "The elementwise gain of a norm module: its weight; Gemma's RMSNorm stores it as an offset from 1."
+    w = getattr(norm, "weight", None)
+    return None if w is None else (1 + w if type(norm).__name__.startswith("Gemma") else w)
+
+_POST_NORM = {"gemma2": "post_attention_layernorm", "gemma3_text": "post_attention_layernorm"}   # normed before it is added
+
+def _post_gain(model, l:int):
+    "The gain of the norm applied to the attention output before it joins the residual stream (Gemma), else None."
+    n = _POST_NORM.get(model.config.model_type)
+    return _gain(module(model, f"{layout(model).blocks[l]}.{n}")) if n else None
+
 # %% ../nbs/19_induction.ipynb 19
 @torch.no_grad()
 def ov_copying(model) -> torch.Tensor:
@@ -93,14 +105,15 @@ def ov_copying(model) -> torch.Tensor:
     lay = layout(model)
     E = model.get_input_embeddings().weight                               # [vocab, d]
     U = module(model, lay.unembed).weight                                 # [vocab, d]
-    gf = getattr(module(model, lay.final_norm), "weight", None)
+    gf = _gain(module(model, lay.final_norm))
     EU = E.T @ (U * gf if gf is not None else U)                          # [d, d]: embed -> logits, through W_U g_f
     out = torch.zeros(lay.n_layers, lay.n_heads)
     for l in range(lay.n_layers):
         vp, n1 = _parts(model, l)
         Wv = vp.weight.unflatten(0, (lay.n_kv_heads, lay.head_dim))       # [kv, head_dim, d]
-        if getattr(n1, "weight", None) is not None: Wv = Wv * n1.weight
+        if _gain(n1) is not None: Wv = Wv * _gain(n1)
         Wo = module(model, lay.out_proj[l]).weight.unflatten(1, (lay.n_heads, lay.head_dim))   # [d, heads, head_dim]
+        if (gp := _post_gain(model, l)) is not None: Wo = Wo * gp[:, None, None]            # Gemma: the post-attention norm
         for h in range(lay.n_heads):
             M = Wv[h // (lay.n_heads // lay.n_kv_heads)] @ EU @ Wo[:, h]  # [head_dim, head_dim]
             ev = torch.linalg.eigvals(M.double())
@@ -120,7 +133,9 @@ def _ov(model, l:int, vin:torch.Tensor) -> torch.Tensor:
     lay = layout(model)
     v = _parts(model, l)[0](vin.reshape(-1, 1, vin.shape[-1])).unflatten(-1, (lay.n_kv_heads, lay.head_dim))  # [N, 1, kv, head_dim]
     z = v.repeat_interleave(lay.n_heads // lay.n_kv_heads, dim=-2).flatten(-2)     # [N, 1, heads * head_dim]
-    return head_outputs(model, SimpleNamespace(input=z), l).reshape(*vin.shape[:-1], lay.n_heads, -1)
+    out = head_outputs(model, SimpleNamespace(input=z), l).reshape(*vin.shape[:-1], lay.n_heads, -1)
+    gp = _post_gain(model, l)          # Gemma: the post-attention norm's gain (its per-position divisor is a positive scalar)
+    return out if gp is None else out * gp
 
 # %% ../nbs/19_induction.ipynb 30
 @torch.no_grad()
@@ -145,7 +160,7 @@ def raised_logits(model, x, att, where,
     for l in range(lay.n_layers):
         d = _ov(model, l, t[vnames[l]].input[b, p])                         # [P, heads, hidden]
         if center: d = d - d.mean(-1, keepdim=True)
-        d = d / scale[:, None] * norm.weight
+        d = d / scale[:, None] * _gain(norm)
         for h in range(lay.n_heads):
             logits = d[:, h] @ unembed.weight.T                             # [P, vocab]
             out[l, h] = ((logits > logits.gather(-1, want[:, None])).sum(-1) < top).float().mean()

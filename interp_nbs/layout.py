@@ -74,6 +74,9 @@ FAMILIES = {   # config.model_type -> module names; attn/out_proj/ffn are relati
     "opt": dict(embed="model.decoder.embed_tokens", blocks="model.decoder.layers", attn="self_attn", out_proj="self_attn.out_proj",
                 ffn="fc2", final_norm="model.decoder.final_layer_norm", unembed="lm_head"),   # OPT has no FFN module: fc2 ends it
     "llama": _LLAMA, "mistral": _LLAMA, "qwen2": _LLAMA,
+    # Gemma 2 and 3 norm each sublayer's output before adding it: the FFN's contribution to the residual stream is the
+    # output of `post_feedforward_layernorm`, not of `mlp` (likewise attention's is `post_attention_layernorm`'s)
+    "gemma3_text": {**_LLAMA, "ffn": "post_feedforward_layernorm"}, "gemma2": {**_LLAMA, "ffn": "post_feedforward_layernorm"},
     "gpt2": dict(embed="transformer.wte", blocks="transformer.h", attn="attn", out_proj="attn.c_proj", ffn="mlp",
                  final_norm="transformer.ln_f", unembed="lm_head"),
     "gpt_neox": dict(embed="gpt_neox.embed_in", blocks="gpt_neox.layers", attn="attention", out_proj="attention.dense", ffn="mlp",

