@@ -2,7 +2,7 @@
 
     python bench/das.py [--model llama-price] [--batch 32] [--repeats 30]
 
-A DAS step (`das.loss_of` + backward + Adam step) runs the source batch up to the site (no gradient; the forward
+A DAS step (`interchange.loss_of` + backward + Adam step) runs the source batch up to the site (no gradient; the forward
 stops there), the base batch with the interchange edit, and a backward into the intervention only: the model is
 frozen, so no weight gradient is formed, and the backward stops at the site. The reference is the same base batch's
 forward and backward into every model parameter, with the same loss (cross-entropy at the last token). Both are
@@ -17,7 +17,7 @@ ratio was 1.45. Measured on 2 shared cores, llama-price (2 blocks), batch 32: 1.
 """
 import argparse
 import torch
-from timing import interleaved
+from timing import das_step, interleaved
 from interp_nbs.checkpoints import load
 from interp_nbs.layout import layout
 from interp_nbs import das, price
@@ -36,13 +36,8 @@ def main():
     for layer in (0, layout(model).n_layers - 1):
         s = das.site(model, layer, ("Z", "Z+1", "Z+2"))
         iv = das.intervention(das.Boundless, s)
-        opt = torch.optim.Adam(iv.parameters(), lr=1e-3)
         b = das.collate(data[:a.batch], s)
-
-        def step():
-            for p in params: p.requires_grad_(False)
-            loss = das.loss_of(model, s, iv, b)
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        step = das_step(model, s, iv, b)
 
         def plain():
             for p in params: p.requires_grad_(True)

@@ -14,14 +14,14 @@ and memory is the GPU's (peak allocated, not RSS); the ratios of capture and DAS
 """
 import argparse, json, resource, subprocess, sys, time
 import torch
-from timing import interleaved
+from timing import das_step, interleaved
 
 
 def measure(a):
     from interp_nbs.checkpoints import load
     from interp_nbs.hooks import capture
     from interp_nbs.layout import layout
-    from interp_nbs import das, interchange
+    from interp_nbs import das
     torch.manual_seed(0); torch.set_num_threads(1)
     t0 = time.time()
     model, tok = load(a.model, dtype=getattr(torch, a.dtype))
@@ -44,19 +44,14 @@ def measure(a):
 
     s = das.site(model, lay.n_layers // 2, ("last",))
     iv = das.intervention(das.Boundless, s).to(model.dtype)
-    opt = torch.optim.Adam(iv.parameters(), lr=1e-3)
-
-    def das_step():
-        for p in params: p.requires_grad_(False)
-        loss = interchange.loss_of(model, s, iv, b)
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+    step = das_step(model, s, iv, b)
 
     def train_step():
         for p in params: p.requires_grad_(True)
         out = model(**b["base"]).logits[:, -1]
         torch.nn.functional.cross_entropy(out.float(), b["labels"]).backward()
         model.zero_grad(set_to_none=True)
-    t_das, t_train = interleaved(das_step, train_step, repeats=a.repeats, warmup=1)
+    t_das, t_train = interleaved(step, train_step, repeats=a.repeats, warmup=1)
     n = B * T
     return dict(dtype=a.dtype, load_s=round(load_s, 1), fwd_ms_tok=1e3 * t_fwd / n, capture_ms_tok=1e3 * t_cap / n,
                 das_ms_tok=1e3 * t_das / n, train_ms_tok=1e3 * t_train / n,
