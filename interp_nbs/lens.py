@@ -8,7 +8,7 @@ __all__ = ['logit_lens', 'answer_id', 'answer_curve', 'top1_depth', 'lens_table'
            'save_lens', 'load_lens']
 
 # %% ../nbs/29_lens_tracing.ipynb 3
-import hashlib, json
+import copy, hashlib, json
 from pathlib import Path
 import numpy as np
 import torch
@@ -23,15 +23,13 @@ def logit_lens(model:nn.Module, # a Hugging Face causal LM
                lens=None, # a tuned lens (`tuned_lens`) to translate each stream first; None: the plain logit lens
                **kw # other inputs of the forward
               ) -> torch.Tensor:
-    """Log-probabilities read from every residual stream, `[layers + 1, tokens, vocab]` (`[layers + 1, batch, tokens,
-    vocab]` for a batch). Row 0 reads the embeddings, row `i + 1` block `i`'s output; the last row is the model's output.
+    """Log-probabilities read from every stream, `[layers + 1, (batch,) tokens, vocab]`: row 0 the embeddings, row `i + 1` block `i`.
 
-        ids = tok("The capital of France is", return_tensors="pt").input_ids[0]
-        lp = logit_lens(model, ids)                # [layers + 1, tokens, vocab]
+        lp = logit_lens(model, tok("The capital of France is", return_tensors="pt").input_ids[0])   # [layers + 1, tokens, vocab]
         lp[:, -1].argmax(-1)                       # the top token at the last position, stream by stream
     """
     if lens is not None: check_lens(lens, model)   # before running anything: a lens for another model is refused
-    one = input_ids.dim() == 1
+    one = input_ids.dim() == 1                     # the last row is the model's own output
     hs = residual_streams(model, input_ids[None] if one else input_ids, **kw)   # [L+1, batch, tokens, hidden]
     with torch.no_grad():
         if lens is not None: hs = translate(lens, hs)
@@ -73,8 +71,7 @@ def top1_depth(rank:torch.Tensor # `[layers + 1]` from `answer_curve`
 
         top1_depth(torch.tensor([5, 0, 3, 0, 0]))       # 3: top-1 at stream 1 too, but not from there on
     """
-    r = rank.tolist()
-    if r[-1] != 0: return None
+    if (r := rank.tolist())[-1] != 0: return None
     d = len(r) - 1
     while d > 0 and r[d - 1] == 0: d -= 1
     return d
@@ -119,11 +116,9 @@ def plot_lens(lp:torch.Tensor, # `[layers + 1, tokens, vocab]` from `logit_lens`
 def unembedding_signature(model:nn.Module) -> dict:
     """What a lens depends on in the model it reads: architecture, sizes, and a SHA-256 of the final norm and unembedding.
 
-    A tuned lens holds one translator per stream (sized by the layers and the hidden width) and reads through its own
-    frozen copy of the final norm and unembedding: the signature pins exactly what the lens computes with, bit for
-    bit. It is cheaper than `checkpoints.fingerprint` (every weight) on purpose, as `check_lens` runs before every
-    read. It does not prove the translators were fitted to this model's blocks (a fine-tune that kept the
-    unembedding passes), no more than a published lens does.
+    A lens reads through its own frozen copy of the final norm and unembedding: the signature pins exactly that, bit
+    for bit, more cheaply than `checkpoints.fingerprint` (`check_lens` runs before every read). It does not prove the
+    translators were fitted to this model's blocks (a fine-tune that kept the unembedding passes).
 
         unembedding_signature(model)      # {'model_type': 'llama', 'layers': 2, ..., 'unembed_sha256': '...'}
     """
@@ -133,6 +128,14 @@ def unembedding_signature(model:nn.Module) -> dict:
     return dict(model_type=c.model_type, layers=lay.n_layers, hidden=c.hidden_size, vocab=c.vocab_size, unembed_sha256=h.hexdigest())
 
 # %% ../nbs/29_lens_tracing.ipynb 34
+def _unembed(model:nn.Module):
+    "tuned-lens's `Unembed` (frozen copies of the final norm and unembedding) found by `layout`: its own surgery knows neither Gemma nor Qwen."
+    from tuned_lens.nn import Unembed
+    u, lay = Unembed.__new__(Unembed), layout(model); nn.Module.__init__(u)
+    u.final_norm = copy.deepcopy(module(model, lay.final_norm)) if lay.final_norm else nn.Identity()
+    u.unembedding = copy.deepcopy(module(model, lay.unembed))
+    return u.requires_grad_(False)
+
 def tuned_lens(model:nn.Module, # the model to read
                name:str=None # recorded as the lens's base model (default: the model's `name_or_path`)
               ):
@@ -143,8 +146,9 @@ def tuned_lens(model:nn.Module, # the model to read
         lp = logit_lens(model, ids[0], lens=lens)
     """
     from tuned_lens import TunedLens                # imported here: the module must import without tuned-lens
-    lens = TunedLens.from_model(model)
-    if name: lens.config.base_model_name_or_path = name
+    from tuned_lens.nn.lenses import TunedLensConfig
+    c = model.config.get_text_config()
+    lens = TunedLens(_unembed(model), TunedLensConfig(name or c.name_or_path, d_model=c.hidden_size, num_hidden_layers=c.num_hidden_layers))
     lens.signature = unembedding_signature(model)
     return lens.eval()
 
@@ -180,6 +184,11 @@ def kl_to_final(lp:torch.Tensor # `[layers + 1, ..., vocab]` log-probabilities
     return (p * (lp[-1] - lp)).sum(-1).flatten(1).mean(1)
 
 # %% ../nbs/29_lens_tracing.ipynb 43
+def _positions(model, input_ids, attention_mask=None) -> torch.Tensor:
+    "Every stream at every real (unpadded) position, `[layers + 1, positions, hidden]`."
+    hs = residual_streams(model, input_ids, **({} if attention_mask is None else dict(attention_mask=attention_mask))).flatten(1, 2)
+    return hs if attention_mask is None else hs[:, attention_mask.flatten().bool()]
+
 def lens_kl(model:nn.Module, input_ids:torch.Tensor, lens=None, attention_mask=None,
             chunk:int=256 # positions unembedded at once (memory: chunk x vocab floats per stream)
            ) -> torch.Tensor:
@@ -188,9 +197,7 @@ def lens_kl(model:nn.Module, input_ids:torch.Tensor, lens=None, attention_mask=N
         lens_kl(model, enc.input_ids, lens, attention_mask=enc.attention_mask)     # [layers + 1], padding left out
     """
     if lens is not None: check_lens(lens, model)
-    kw = {} if attention_mask is None else dict(attention_mask=attention_mask)
-    hs = residual_streams(model, input_ids, **kw).flatten(1, 2)                # [L+1, positions, hidden]
-    if attention_mask is not None: hs = hs[:, attention_mask.flatten().bool()]
+    hs = _positions(model, input_ids, attention_mask)                          # [L+1, positions, hidden]
     out = torch.zeros(len(hs))
     with torch.no_grad():
         for a in range(0, hs.shape[1], chunk):
@@ -211,9 +218,7 @@ def train_tuned_lens(model:nn.Module, lens, input_ids:torch.Tensor, # `[batch, t
         losses = train_tuned_lens(model, lens, train_ids, steps=150)     # losses[-1] < losses[0]
     """
     check_lens(lens, model)
-    kw = {} if attention_mask is None else dict(attention_mask=attention_mask)
-    hs = residual_streams(model, input_ids, **kw).flatten(1, 2)            # [L+1, positions, hidden]
-    if attention_mask is not None: hs = hs[:, attention_mask.flatten().bool()]
+    hs = _positions(model, input_ids, attention_mask)                      # [L+1, positions, hidden]
     with torch.no_grad(): target = unembed(model, hs[-1]).float().log_softmax(-1)   # [positions, vocab]
     params = list(lens.layer_translators.parameters())
     opt, g, losses = torch.optim.Adam(params, lr=lr), torch.Generator().manual_seed(seed), []
@@ -229,21 +234,17 @@ def train_tuned_lens(model:nn.Module, lens, input_ids:torch.Tensor, # `[batch, t
 def fit_tuned_lens(model:nn.Module, lens, input_ids:torch.Tensor, # `[batch, tokens]` text
                    attention_mask=None, ridge:float=1e-2 # padding mask; ridge penalty relative to the streams' mean square
                   ) -> torch.Tensor:
-    """Set every translator in closed form: the affine map from its stream to the last stream (before the final norm)
-    with the least squared error, by ridge regression. A cheap start for `train_tuned_lens` (which minimises KL)
-    when a KL step over a large vocabulary is too slow; returns each stream's relative residual `[layers]`.
+    """Set every translator in closed form (ridge regression): the affine map from its stream to the last one with the least
+    squared error. A cheap start for `train_tuned_lens` (KL) on large vocabularies; returns the relative residuals `[layers]`.
 
         fit_tuned_lens(model, lens, ids)          # then optionally train_tuned_lens(model, lens, ids)
     """
     check_lens(lens, model)
-    kw = {} if attention_mask is None else dict(attention_mask=attention_mask)
-    hs = residual_streams(model, input_ids, **kw).flatten(1, 2).double()      # [L+1, positions, hidden]
-    if attention_mask is not None: hs = hs[:, attention_mask.flatten().bool()]
+    hs = _positions(model, input_ids, attention_mask).double()                # [L+1, positions, hidden]
     y, err = hs[-1], []
     for i, tr in enumerate(lens.layer_translators):
         X = torch.cat([hs[i], torch.ones_like(hs[i][:, :1])], 1)              # [positions, hidden + 1]
-        G = X.T @ X
-        G += ridge * G.diagonal().mean() * torch.eye(len(G), dtype=G.dtype)
+        G = X.T @ X; G += ridge * G.diagonal().mean() * torch.eye(len(G), dtype=G.dtype)
         W = torch.linalg.solve(G, X.T @ y)                                    # [hidden + 1, hidden]: y ~ X W
         with torch.no_grad():                                                 # the lens computes h + h A^T + b
             tr.weight.copy_((W[:-1] - torch.eye(W.shape[1], dtype=W.dtype)).T); tr.bias.copy_(W[-1])
@@ -267,13 +268,11 @@ def load_lens(path, model:nn.Module):
         save_lens(lens, "lens/llama-icl", model)
         lens = load_lens("lens/llama-icl", model)     # ValueError for another model
     """
-    from tuned_lens import TunedLens
-    path = Path(path)
+    from tuned_lens import TunedLens; path = Path(path)
     f = next((path / n for n in ("signature.json", "fingerprint.json") if (path / n).exists()), None)   # fingerprint.json: saved before the rename
     if f is None: raise FileNotFoundError(f"{path} has no signature.json: not a lens saved by `save_lens` (a directory "
                                           "with config.json, params.pt and signature.json)")
     sig = json.loads(f.read_text())
     check_lens(type("Stub", (), {"signature": sig})(), model)               # refuse before building anything
-    lens = TunedLens.from_model_and_pretrained(model, str(path), map_location="cpu")
-    lens.signature = sig
+    lens = TunedLens.from_unembed_and_pretrained(_unembed(model), str(path), map_location="cpu"); lens.signature = sig
     return lens.eval()

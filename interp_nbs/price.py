@@ -110,17 +110,20 @@ def fill(template:str, # a format string with named fields, e.g. "between {X} an
 # %% ../nbs/12_price.ipynb 25
 def token_roles(tok, # a fast tokenizer (it reports character offsets)
                 texts:list, spans:list, # from `fill`, one per prompt
-                chat:bool=False # wrap each text as a user message in the tokenizer's chat template
+                chat:bool=False, # wrap each text as a user message in the tokenizer's chat template
+                history:list=None # with `chat`: per text, the messages before it (few-shot turns), or None
                ) -> tuple:
     """`(ids, roles)` per prompt: token ids and, per field, the token span `[start, end)` covering its characters.
 
         text, spans = fill(TEMPLATE, X=12, Y=40, Z=33, task="both")
         (ids,), (roles,) = token_roles(tok, [text], [spans])   # roles: {'X': [9, 10], ..., 'last': [21, 22]}
     """
+    if history is not None and not chat: raise ValueError("history= is a list of chat turns: pass chat=True too")
     if chat:
-        full = [tok.apply_chat_template([{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True)
-                for t in texts]
-        spans = [{k: (a + f.index(t), b + f.index(t)) for k, (a, b) in s.items()} for t, f, s in zip(texts, full, spans)]
+        history = history or [[] for _ in texts]
+        full = [tok.apply_chat_template([*h, {"role": "user", "content": t}], tokenize=False, add_generation_prompt=True)
+                for t, h in zip(texts, history)]
+        spans = [{k: (a + f.rindex(t), b + f.rindex(t)) for k, (a, b) in s.items()} for t, f, s in zip(texts, full, spans)]
         texts = full
     enc = tok(list(texts), return_offsets_mapping=True, add_special_tokens=not chat)
     out_ids, out_roles = [], []
@@ -179,33 +182,52 @@ def _text(X, Y, Z, style):
     f = lambda v: f"{v / 100:.2f}"                      # prices in cents -> "3.75"
     return fill(PAPER[0] + "\n\n" + PAPER[1], X=f(X), Y=f(Y), Z=f(Z))
 
+def _shots(rng, n:int, k:int) -> list:
+    "Per pair, `k` solved chat turns (user: the paper's prompt, assistant: Yes/No): half inside the bounds, in random order."
+    out = []
+    for _ in range(n):
+        regions = ["inside"] * (k // 2) + [str(rng.choice(["below", "above"])) for _ in range(k - k // 2)]
+        turns = []
+        for r in rng.permutation(regions):
+            xyz = draw(rng, hi=1000, region=str(r))[0]
+            turns += [{"role": "user", "content": _text(*xyz, "chat")[0]},
+                      {"role": "assistant", "content": "Yes" if causal_model(*xyz)["both"] else "No"}]
+        out.append(turns)
+    return out
+
 def counterfactuals(tok, # the model's tokenizer
                     n:int=1000, # pairs
                     variable:str="left", # "left" (L) or "right" (R)
                     seed:int=0, # data seed
-                    style:str="toy" # "toy": the zoo world's prompt; "chat": the paper's prompt in the chat template
+                    style:str="toy", # "toy": the zoo world's prompt; "chat": the paper's prompt in the chat template
+                    shots:int=0 # with "chat": solved examples as earlier turns, half yes, the same for a pair's two prompts
                    ):
     """Counterfactual pairs in pyvene's format as a `datasets.Dataset`, stratified: half change the answer (balanced yes/no).
 
         data = counterfactuals(tok, 2000, "left", seed=1)
         data[0]["input_ids"], data[0]["source_input_ids"], data[0]["labels"]
         chat = counterfactuals(real_tok, 100, "left", style="chat")     # the paper's prompt, prices like 3.75
+        six = counterfactuals(real_tok, 100, "left", style="chat", shots=6)   # six solved examples before each prompt
     """
     from datasets import Dataset
+    if shots and style != "chat": raise ValueError(f"shots={shots} needs style='chat' (the examples are earlier chat turns)")
     pairs = stratified_pairs(np.random.default_rng(seed), n, variable, hi=PRICES if style == "toy" else 1000)
     ans, key = answer_ids(tok, style), "L" if variable == "left" else "R"
     texts = [_text(*xyz, style) for _, b, s in pairs for xyz in (b, s)]
-    ids, roles = token_roles(tok, [t for t, _ in texts], [s for _, s in texts], chat=style == "chat")
+    history = _shots(np.random.default_rng([seed, shots]), len(pairs), shots) if shots else None
+    ids, roles = token_roles(tok, [t for t, _ in texts], [s for _, s in texts], chat=style == "chat",
+                             history=history and [h for h in history for _ in (0, 1)])
     rows = []
     for i, (name, b, s) in enumerate(pairs):
         base, cf = causal_model(*b), causal_model(*b, **{key: causal_model(*s)[variable]})
         rows.append(dict(input_ids=ids[2 * i], source_input_ids=ids[2 * i + 1], labels=ans[cf["both"]],
                          intervention_ids=0 if key == "L" else 1, base_labels=ans[base["both"]], stratum=name,
+                         source_labels=ans[causal_model(*s)["both"]],
                          base_left=base["left"], base_right=base["right"], base_roles=roles[2 * i],
                          source_roles=roles[2 * i + 1], base=list(b), source=list(s)))
     return Dataset.from_list(rows)
 
-# %% ../nbs/12_price.ipynb 37
+# %% ../nbs/12_price.ipynb 39
 def known_capitals(tok, model,
                    rows:list=None # rows {"Country": ..., "Capital City": ...} to check (default: the whole `table()`)
                   ) -> dict:
@@ -223,7 +245,7 @@ def known_capitals(tok, model,
     first = [tok.encode(" " + name(r["Capital City"]), add_special_tokens=False)[0] for r in rows]
     return {r["Country"]: name(r["Capital City"]) for r, t, f in zip(rows, top, first) if t == f}
 
-# %% ../nbs/12_price.ipynb 39
+# %% ../nbs/12_price.ipynb 41
 def capital_pairs(tok, known:dict, # country -> capital, from `known_capitals`
                   countries:list, # the countries to pair (e.g. a train or test split)
                   n:int=None, seed:int=0):
